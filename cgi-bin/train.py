@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Regenerate models/: `python cgi-bin/train.py [options]` (same as `python -m mnistdraw train`).
+
+Every file in cgi-bin/ can be requested by any visitor of the classic CGI server, so this
+script answers 403 and does nothing when it runs as a CGI request."""
+
+import os
+import sys
+from pathlib import Path
+
+if os.environ.get("GATEWAY_INTERFACE") or os.environ.get("REQUEST_METHOD"):
+    sys.stdout.write(
+        "Status: 403 Forbidden\r\nContent-Type: application/json\r\n\r\n"
+        '{"error": {"code": "forbidden", "message": "Training runs from the command line only."}}'
+    )
+    sys.exit(0)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from mnistdraw.__main__ import main  # noqa: E402
+from mnistdraw.train import command_line  # noqa: E402
+
+command = command_line(["python", "cgi-bin/train.py", *sys.argv[1:]])
+sys.exit(main(["train", *sys.argv[1:]], prog="python cgi-bin/train.py", command=command))

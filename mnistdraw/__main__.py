@@ -1,0 +1,48 @@
+"""python -m mnistdraw {train,evaluate,serve,predict}"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import DEFAULT_MODEL_NAME, MODELS_DIR
+
+
+def main(argv=None, prog="python -m mnistdraw", command=None):
+    argv = sys.argv[1:] if argv is None else argv
+    from .train import DEFAULTS
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train the CNN, export ONNX and its model card")
+    train.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    train.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    train.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    train.add_argument("--members", type=int, default=DEFAULTS["members"],
+                       help="train this many CNNs and export their average as one model")
+    train.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    train.add_argument("--subset", type=int, help="train on the first N digits only")
+    train.add_argument("--out-dir", type=Path, default=MODELS_DIR)
+    train.add_argument("--name", default=DEFAULT_MODEL_NAME)
+
+    evaluate = commands.add_parser("evaluate", help="score the ONNX model on the MNIST test set")
+    evaluate.add_argument("--model", type=Path, default=MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+    evaluate.add_argument("--report-dir", type=Path, default=Path("reports"),
+                          help="where the confusion matrix and misclassified digits go")
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from .train import command_line, train
+
+        train(args.out_dir, args.name, epochs=args.epochs, batch_size=args.batch_size,
+              seed=args.seed, members=args.members, lr=args.lr, subset=args.subset,
+              command=command or command_line([prog, *argv]))
+    elif args.command == "evaluate":
+        from .evaluate import evaluate
+
+        evaluate(args.model, args.report_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

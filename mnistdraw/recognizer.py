@@ -1,0 +1,59 @@
+"""Load the ONNX model once and turn 28x28 images into ten probabilities."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from . import DEFAULT_MODEL_NAME, MODELS_DIR
+
+DEFAULT_MODEL_PATH = MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx"
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, corrupt or does not have the expected input and output."""
+
+
+class Recognizer:
+    def __init__(self, path: Path = DEFAULT_MODEL_PATH, threads: int = 1):
+        path = Path(path)
+        try:
+            blob = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(
+                f"cannot read the model {path}: {exc.strerror}. "
+                "Run `python -m mnistdraw train` to make it, or restore models/ from git."
+            ) from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                blob, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
+            raise ModelError(f"the model {path} is not a valid ONNX model: {exc}") from exc
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if (
+            len(inputs) != 1
+            or list(inputs[0].shape[1:]) != [28, 28, 1]
+            or list(outputs[0].shape[1:]) != [10]
+        ):
+            raise ModelError(
+                f"the model {path} has input {inputs[0].shape} and output {outputs[0].shape}; "
+                "expected [N, 28, 28, 1] and [N, 10]"
+            )
+        self.input_name = inputs[0].name
+        self.path = path
+        self.sha256 = hashlib.sha256(blob).hexdigest()
+        self.id = f"{path.stem}@{self.sha256[:12]}"
+        card_path = path.with_suffix(".json")
+        self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
+        Returns float32 [N, 10] probabilities."""
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
+        return self.session.run(None, {self.input_name: batch})[0]
