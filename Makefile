@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint chromium
+.PHONY: serve test lint chromium cgi-access
 
 serve: $(VENV)/.runtime
 	$(PY) -m mnistdraw serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev chromium
+test: $(VENV)/.dev chromium cgi-access
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
@@ -22,6 +22,16 @@ lint: $(VENV)/.dev
 # Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+# Started by root, http.server runs each CGI script as `nobody`, who must be able to reach
+# the interpreter and this folder (a pyenv under /root is out of nobody's reach by default):
+# grant search (x) permission on the folders on the way, nothing more. (http.server keeps
+# the root group when it drops to nobody, so the group bit matters too.)
+cgi-access: $(VENV)/.runtime
+	@if [ "$$(id -u)" = 0 ] && ! runuser -u nobody -g root -- $(abspath $(PY)) -c "" 2>/dev/null; then \
+	  for d in "$$(dirname "$$(readlink -f $(PY))")" "$(CURDIR)"; do \
+	    while [ "$$d" != / ]; do chmod go+x "$$d"; d=$$(dirname "$$d"); done; \
+	  done; echo "cgi-access: let nobody reach $$(readlink -f $(PY)) for CGI scripts"; fi
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -18,8 +18,12 @@ def main(argv=None, prog="python -m mnistdraw", command=None):
     train.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     train.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     train.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    train.add_argument("--members", type=int, default=DEFAULTS["members"],
-                       help="train this many CNNs and export their average as one model")
+    train.add_argument(
+        "--members",
+        type=int,
+        default=DEFAULTS["members"],
+        help="train this many CNNs and export their average as one model",
+    )
     train.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     train.add_argument("--subset", type=int, help="train on the first N digits only")
     train.add_argument("--out-dir", type=Path, default=MODELS_DIR)
@@ -27,20 +31,43 @@ def main(argv=None, prog="python -m mnistdraw", command=None):
 
     evaluate = commands.add_parser("evaluate", help="score the ONNX model on the MNIST test set")
     evaluate.add_argument("--model", type=Path, default=MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
-    evaluate.add_argument("--report-dir", type=Path, default=Path("reports"),
-                          help="where the confusion matrix and misclassified digits go")
+    evaluate.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where the confusion matrix and misclassified digits go",
+    )
+
+    serve = commands.add_parser("serve", help="run the persistent server (gunicorn + uvicorn)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: loopback only)"
+    )
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
 
     args = parser.parse_args(argv)
     if args.command == "train":
         from .train import command_line, train
 
-        train(args.out_dir, args.name, epochs=args.epochs, batch_size=args.batch_size,
-              seed=args.seed, members=args.members, lr=args.lr, subset=args.subset,
-              command=command or command_line([prog, *argv]))
+        train(
+            args.out_dir,
+            args.name,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            members=args.members,
+            lr=args.lr,
+            subset=args.subset,
+            command=command or command_line([prog, *argv]),
+        )
     elif args.command == "evaluate":
         from .evaluate import evaluate
 
         evaluate(args.model, args.report_dir)
+    elif args.command == "serve":
+        from .server import serve
+
+        return serve(args.host, args.port, args.workers)
     return 0
 
 

@@ -9,8 +9,9 @@ from . import data
 from .recognizer import DEFAULT_MODEL_PATH, Recognizer
 
 
-def evaluate(model_path: Path = DEFAULT_MODEL_PATH, report_dir: Path | None = None,
-             quiet: bool = False) -> dict:
+def evaluate(
+    model_path: Path = DEFAULT_MODEL_PATH, report_dir: Path | None = None, quiet: bool = False
+) -> dict:
     x_test, y_test = data.load("test")
     recognizer = Recognizer(model_path, threads=os.cpu_count() or 1)
     scores = np.concatenate(
@@ -36,8 +37,14 @@ def evaluate(model_path: Path = DEFAULT_MODEL_PATH, report_dir: Path | None = No
         for d in range(10):
             print(f"{d:>6}" + "".join(f"{n:>6}" for n in confusion[d]))
     if report_dir is not None:
-        _write_figures(Path(report_dir), confusion, x_test[wrong], y_test[wrong],
-                       predicted[wrong], scores[wrong].max(axis=1))
+        _write_figures(
+            Path(report_dir),
+            confusion,
+            x_test[wrong],
+            y_test[wrong],
+            predicted[wrong],
+            scores[wrong].max(axis=1),
+        )
         if not quiet:
             print(f"wrote {report_dir}/confusion.png and {report_dir}/misclassified.png")
     return result
@@ -54,10 +61,22 @@ def _write_figures(report_dir, confusion, images, labels, predicted, confidence)
     shown = np.log1p(confusion)  # log scale so that the few errors are visible
     ax.imshow(shown, cmap="Blues")
     for (t, p), n in np.ndenumerate(confusion):
-        ax.text(p, t, str(n), ha="center", va="center", fontsize=8,
-                color="white" if shown[t, p] > shown.max() / 2 else "black")
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true label",
-           title="MNIST test set: confusion matrix")
+        ax.text(
+            p,
+            t,
+            str(n),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if shown[t, p] > shown.max() / 2 else "black",
+        )
+    ax.set(
+        xticks=range(10),
+        yticks=range(10),
+        xlabel="predicted",
+        ylabel="true label",
+        title="MNIST test set: confusion matrix",
+    )
     fig.tight_layout()
     fig.savefig(report_dir / "confusion.png", dpi=120)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,12 @@ import onnxruntime as ort
 
 from . import DEFAULT_MODEL_NAME, MODELS_DIR
 
-DEFAULT_MODEL_PATH = MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx"
+# MNISTDRAW_MODEL points a deployment (or a test) at another model file.
+ort.set_default_logger_severity(3)  # errors only: no telemetry chatter in a server log
+
+DEFAULT_MODEL_PATH = Path(
+    os.environ.get("MNISTDRAW_MODEL", MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+)
 
 
 class ModelError(RuntimeError):
@@ -30,9 +36,7 @@ class Recognizer:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(
-                blob, options, providers=["CPUExecutionProvider"]
-            )
+            self.session = ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
             raise ModelError(f"the model {path} is not a valid ONNX model: {exc}") from exc
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()

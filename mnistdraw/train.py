@@ -118,8 +118,14 @@ def train(
         print(f"member {i + 1}/{members}: {epochs} epochs on {len(x_train)} digits", flush=True)
         trained.append(
             train_member(
-                x_train, y_train, epochs=epochs, batch_size=batch_size, seed=seed + 1000 * i,
-                lr=lr, name=f"member{i}", verbose=verbose,
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed + 1000 * i,
+                lr=lr,
+                name=f"member{i}",
+                verbose=verbose,
             )
         )
     model = build_ensemble(trained)
@@ -146,7 +152,10 @@ def train(
         "training": {
             "command": command or "python -m mnistdraw train",
             "seconds": round(train_seconds, 1),
-            "epochs": epochs, "batch_size": batch_size, "seed": seed, "members": members,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "members": members,
             "learning_rate": f"{lr} Adam, cosine decay to 1%",
             "label_smoothing": 0.05,
             "train_digits": len(x_train),
@@ -158,8 +167,11 @@ def train(
         "versions": _versions(),
     }
     onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    print(f"wrote {onnx_path} and its card: test accuracy {card['test_accuracy']:.2%}, "
-          f"{card['parameters']} parameters, trained in {train_seconds / 60:.1f} min", flush=True)
+    print(
+        f"wrote {onnx_path} and its card: test accuracy {card['test_accuracy']:.2%}, "
+        f"{card['parameters']} parameters, trained in {train_seconds / 60:.1f} min",
+        flush=True,
+    )
     return card
 
 

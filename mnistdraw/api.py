@@ -1,0 +1,180 @@
+"""The recognition API, the same in both modes: one function from (method, headers, body) to
+(status, JSON). The CGI script and the persistent server are thin adapters around `handle`."""
+
+import base64
+import binascii
+import io
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from PIL import Image
+
+from .preprocess import MAX_PIXELS, PreprocessError, preprocess
+from .recognizer import Recognizer
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a canvas is ~10 KB; a phone photo as JPEG a few MB
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+SNIFFED_TYPES = ("", "text/plain", "application/octet-stream")  # data URL, JSON or image bytes
+_DATA_URL = re.compile(rb"data:(image/[a-z0-9.+-]+)?(;[^,;]*)*;base64,", re.IGNORECASE)
+_BASE64_JUNK = re.compile(rb"[\s%]")  # line breaks and stray URL-encoding are tolerated
+
+log = logging.getLogger("mnistdraw")
+
+
+@cache
+def recognizer() -> Recognizer:
+    """The model, loaded once per process."""
+    return Recognizer()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    payload: dict
+
+    def body(self) -> bytes:
+        return json.dumps(self.payload, separators=(",", ":")).encode()
+
+    def headers(self) -> list[tuple[str, str]]:
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if self.status == 405:
+            headers.append(("Allow", "POST"))
+        return headers
+
+
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
+
+
+def error(status: int, code: str, message: str) -> Answer:
+    return Answer(status, {"error": {"code": code, "message": message}})
+
+
+def too_large() -> Answer:
+    return error(
+        413,
+        "payload_too_large",
+        f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB.",
+    )
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _from_base64(text: bytes) -> bytes:
+    text = _BASE64_JUNK.sub(b"", text)
+    try:
+        return base64.b64decode(text + b"=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("The image is not valid base64.") from exc
+
+
+def _from_data_url(text: bytes) -> bytes:
+    match = _DATA_URL.match(text)
+    if not match:
+        raise BadRequest("Expected a data URL of an image: data:image/png;base64,...")
+    return _from_base64(text[match.end() :])
+
+
+def _from_json(body: bytes) -> bytes:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # bad JSON or bad UTF-8; absurd nesting
+        raise BadRequest("The body is not valid JSON.") from exc
+    image = document.get("image") if isinstance(document, dict) else None
+    if not isinstance(image, str):
+        raise BadRequest('Expected a JSON object {"image": "<data URL or base64>"}.')
+    try:
+        text = image.strip().encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("The image is not valid base64.") from exc
+    return _from_data_url(text) if text[:5].lower() == b"data:" else _from_base64(text)
+
+
+def image_bytes(content_type: str, body: bytes) -> bytes:
+    """The encoded image inside a request body of any accepted form."""
+    if content_type in IMAGE_TYPES:
+        return body
+    if content_type == "application/json":
+        return _from_json(body)
+    head = body[:16].lstrip().lower()
+    if head.startswith(b"data:"):
+        return _from_data_url(body.strip())
+    if head.startswith(b"{"):
+        return _from_json(body)
+    return body  # bytes of an image file, or something that the decoder will refuse
+
+
+def to_png_data_url(pixels: np.ndarray) -> str:
+    out = io.BytesIO()
+    Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L").save(out, "PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def recognise(blob: bytes) -> Answer:
+    pixels = preprocess(blob)
+    model = recognizer()
+    scores = model.predict(pixels[None])[0].astype(float)
+    digit = int(scores.argmax())
+    return Answer(
+        200,
+        {
+            "digit": digit,
+            "confidence": round(float(scores[digit]), 4),
+            "scores": [round(float(s), 6) for s in scores],
+            "input": to_png_data_url(pixels),
+            "model": model.id,
+        },
+    )
+
+
+def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
+    """Answer one request to POST /cgi-bin/mnist.py. Never raises."""
+    try:
+        if method != "POST":
+            return error(405, "method_not_allowed", "Use POST with an image, as the page does.")
+        if len(body) > MAX_BODY_BYTES:
+            return too_large()
+        lowered = {k.lower(): v for k, v in headers.items()}
+        content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in IMAGE_TYPES + SNIFFED_TYPES + ("application/json",):
+            return error(
+                415,
+                "unsupported_media_type",
+                f"Content-Type {content_type!r} is not accepted: send a data URL as "
+                'text/plain, JSON {"image": ...}, or image/png, image/jpeg, '
+                "image/webp or image/gif bytes.",
+            )
+        if not body.strip():
+            return error(400, "empty_body", "The request has no image. Draw a digit first.")
+        return recognise(image_bytes(content_type, body))
+    except BadRequest as exc:
+        return error(400, "bad_request", str(exc))
+    except PreprocessError as exc:
+        return error(exc.status, exc.code, exc.message)
+    except MemoryError:
+        return error(
+            413,
+            "image_too_large",
+            f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
+        )
+    except Exception:  # a bug must still answer JSON, and never show a traceback to a visitor
+        log.exception("unexpected error while answering a recognition request")
+        return error(500, "internal", "Something went wrong on the server. Please try again.")

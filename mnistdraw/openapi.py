@@ -1,0 +1,115 @@
+"""The OpenAPI 3.1 document of the API, served at /api/openapi.json."""
+
+from .api import IMAGE_TYPES, MAX_BODY_BYTES
+from .preprocess import MAX_PIXELS
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _error(description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "mnist-draw",
+        "version": "1.0",
+        "description": "Draw a digit; a CNN trained on MNIST reads it. Any image is size-"
+        "normalised and centred the way MNIST digits were before the model sees it. "
+        f"Limits: {MAX_BODY_BYTES} bytes a body, {MAX_PIXELS} decoded pixels an image.",
+    },
+    "paths": {
+        "/cgi-bin/mnist.py": {
+            "post": {
+                "summary": "Recognise a handwritten digit",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "text/plain": {
+                            "schema": {
+                                "type": "string",
+                                "example": "data:image/png;base64,iVBORw0...",
+                            }
+                        },
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["image"],
+                                "properties": {
+                                    "image": {
+                                        "type": "string",
+                                        "description": "a data URL of an image, or bare base64",
+                                    }
+                                },
+                            }
+                        },
+                        **{
+                            t: {"schema": {"type": "string", "format": "binary"}}
+                            for t in IMAGE_TYPES
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The digit, its confidence and all ten scores",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Recognition"}
+                            }
+                        },
+                    },
+                    "400": _error("Not an image, corrupt image, bad base64 or bad JSON"),
+                    "405": _error("Method other than POST"),
+                    "413": _error("Body or image too large"),
+                    "415": _error("Content-Type not accepted"),
+                    "422": _error("Nothing drawn (code `blank`)"),
+                },
+            }
+        },
+        "/api/health": {
+            "get": {
+                "summary": "Liveness and the model in use",
+                "responses": {"200": {"description": "Serving"}},
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Error": _ERROR,
+            "Recognition": {
+                "type": "object",
+                "required": ["digit", "confidence", "scores", "input", "model"],
+                "properties": {
+                    "digit": {"type": "integer", "minimum": 0, "maximum": 9},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                    "scores": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 10,
+                        "maxItems": 10,
+                        "description": "probabilities of the labels 0-9, summing to 1",
+                    },
+                    "input": {
+                        "type": "string",
+                        "description": "the 28x28 image the model saw, as a PNG data URL",
+                    },
+                    "model": {"type": "string", "description": "model name and file hash"},
+                },
+            },
+        }
+    },
+}

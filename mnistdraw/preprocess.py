@@ -1,0 +1,215 @@
+"""Make any image of a digit look like an MNIST digit.
+
+MNIST digits were size-normalised to fit a 20x20 box (aspect ratio kept, anti-aliased) and
+centred in 28x28 by their centre of mass; their strokes are 2-4.5 px wide. A drawing goes
+through the same steps, and its stroke width is brought into that range first:
+
+1. decode, bounded; ink from the alpha channel when the image has transparency, otherwise
+   from luminance relative to the local background (handles light or dark backgrounds,
+   colour ink and photos of paper under uneven light);
+2. find the ink and its bounding box; nothing there, faint noise or a lone dot is `blank`;
+3. scale the box to a 4x working size, thicken hairlines and thin very thick strokes;
+4. scale the box so its longer side is 20 px (anti-aliased);
+5. paste into 28x28 so that the centre of mass lands where MNIST's does.
+"""
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 16_000_000  # decoded width x height; beyond that the image is refused (413)
+WORK_SIDE = 512  # larger images are reduced to this longer side before any float work
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+
+BOX = 20  # MNIST's digit box
+FINE = 4 * BOX  # working size of the digit box for stroke-width corrections
+MNIST_CENTRE = 14.0  # mean centre of mass of MNIST training digits, in pixel indices
+STROKE_TARGET = 2.8 * FINE / BOX  # MNIST median stroke width, in FINE pixels
+MIN_CONTRAST = 0.2  # strongest ink below this (0-1) is faint noise, not a drawing
+NOISE_FLOOR = 0.3  # after contrast normalisation, ink below this is background
+MIN_EXTENT = 0.02  # ink whose box is below 2 % of the image's longer side is a speck
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses decompression bombs above twice this
+
+
+class PreprocessError(ValueError):
+    """An input that cannot become a digit: code and HTTP status for the API."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def blank(reason: str) -> PreprocessError:
+    return PreprocessError("blank", f"Nothing to recognise: {reason}. Draw a digit first.", 422)
+
+
+def decode(blob: bytes) -> Image.Image:
+    """Open and fully decode an image (first frame), refusing anything too big or broken."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(blob), formats=FORMATS)
+            if image.width * image.height > MAX_PIXELS:
+                raise Image.DecompressionBombError
+            if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that suffices
+                image.draft("RGB", (WORK_SIDE, WORK_SIDE))
+            image.load()
+            if image.format == "JPEG":  # photos: honour the camera's orientation
+                image = ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PreprocessError(
+            "image_too_large",
+            f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
+            413,
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise PreprocessError(
+            "not_an_image", "This is not a PNG, JPEG, WebP or GIF image.", 400
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's errors on bad data
+        raise PreprocessError(
+            "corrupt_image", "The image is truncated or corrupt and cannot be decoded.", 400
+        ) from exc
+    return image
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    factor = -(-max(image.size) // WORK_SIDE)  # ceil
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _box_filter(a: np.ndarray, size: int, op) -> np.ndarray:
+    """Grey dilation (op=np.maximum) or erosion (np.minimum) with a size x size square,
+    separable; the border is extended outwards."""
+    r = size // 2
+    h, w = a.shape
+    p = np.pad(a, ((r, r), (0, 0)), mode="edge")
+    a = p[:h]
+    for k in range(1, size):
+        a = op(a, p[k : k + h])
+    p = np.pad(a, ((0, 0), (r, r)), mode="edge")
+    a = p[:, :w]
+    for k in range(1, size):
+        a = op(a, p[:, k : k + w])
+    return a
+
+
+def ink_map(image: Image.Image) -> np.ndarray:
+    """Ink as float32 in [0, 1] (1 = full ink), at most WORK_SIDE on the longer side."""
+    image = _reduce(image)
+    if _has_transparency(image):
+        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
+        if alpha.min() < 0.99:  # a canvas that was never filled: the strokes are the alpha
+            return alpha
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    # The background, ink removed: a grey closing at 1/16 scale lifts dark strokes out and
+    # follows smooth changes of light across a photographed page.
+    h, w = grey.shape
+    small_size = (max(1, round(w / 16)), max(1, round(h / 16)))
+    small = np.asarray(Image.fromarray(grey).resize(small_size, Image.Resampling.BOX))
+    if np.median(small) < 0.5:  # light ink on a dark background: make it dark on light
+        grey, small = 1 - grey, 1 - small
+    small = _box_filter(_box_filter(small, 5, np.maximum), 5, np.minimum)
+    background = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BILINEAR))
+    background = np.maximum(background, grey)
+    return (background - grey) / np.maximum(background, 0.05)  # darkness relative to paper
+
+
+def normalise_ink(ink: np.ndarray) -> np.ndarray:
+    """Scale the strongest ink to 1 and drop what is too faint to be a stroke."""
+    if ink.shape[0] > 1 and ink.shape[1] > 1:  # 2x2 mean: a single hot pixel is not ink
+        strongest = float((ink[:-1, :-1] + ink[1:, :-1] + ink[:-1, 1:] + ink[1:, 1:]).max()) / 4
+    else:
+        strongest = float(ink.max())
+    if strongest < MIN_CONTRAST:
+        raise blank("the image is empty or too faint")
+    ink = np.clip((ink / strongest - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0, 1)
+    return ink.astype(np.float32)
+
+
+def _bbox(mask: np.ndarray):
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def _resize(a: np.ndarray, longer_side: int) -> np.ndarray:
+    """Resize so the longer side is longer_side, keeping the aspect ratio, anti-aliased."""
+    h, w = a.shape
+    scale = longer_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(a).resize(size, method))
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width in pixels: twice the area over the perimeter of the inked shape
+    (exact for long strokes; a round dot gives its radius)."""
+    solid = ink > 0.5
+    inner = solid.copy()
+    inner[1:] &= solid[:-1]
+    inner[:-1] &= solid[1:]
+    inner[:, 1:] &= solid[:, :-1]
+    inner[:, :-1] &= solid[:, 1:]
+    perimeter = np.count_nonzero(solid & ~inner)
+    return 2 * np.count_nonzero(solid) / perimeter if perimeter else 0.0
+
+
+def normalise_strokes(fine: np.ndarray) -> np.ndarray:
+    """Bring the stroke width of a FINE-sized digit into MNIST's range: thicken hairlines
+    (they would fade to nothing at 20 px) and thin very thick strokes (they fill the holes)."""
+    width = stroke_width(fine)
+    if max(fine.shape) < 2.5 * width:
+        raise blank("a dot or a blob is not a digit")
+    if width < 0.75 * STROKE_TARGET:
+        steps = round((STROKE_TARGET - width) / 2)  # each 3x3 dilation adds 2 px of width
+        fine = np.pad(fine, steps)
+        for _ in range(steps):
+            fine = _box_filter(fine, 3, np.maximum)
+    elif width > 1.6 * STROKE_TARGET:
+        fine = np.pad(fine, 1)  # beyond the box is background, so it erodes from outside too
+        for _ in range(round((width - 1.3 * STROKE_TARGET) / 2)):
+            fine = _box_filter(fine, 3, np.minimum)
+    return fine
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Paste a digit of at most 20x20 into 28x28 with its centre of mass at MNIST's."""
+    h, w = digit.shape
+    mass = digit.sum()
+    cy = (digit.sum(axis=1) * np.arange(h)).sum() / mass
+    cx = (digit.sum(axis=0) * np.arange(w)).sum() / mass
+    top = int(np.clip(round(MNIST_CENTRE - cy), 0, 28 - h))
+    left = int(np.clip(round(MNIST_CENTRE - cx), 0, 28 - w))
+    out = np.zeros((28, 28), dtype=np.float32)
+    out[top : top + h, left : left + w] = digit
+    return out
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """A decoded image of one digit -> float32 [28, 28] in [0, 1], ink white on black."""
+    ink = normalise_ink(ink_map(image))
+    box = _bbox(ink > 0.5)
+    if box is None:
+        raise blank("no stroke found")
+    top, bottom, left, right = box
+    if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
+        raise blank("a speck is not a digit")
+    fine = normalise_strokes(_resize(ink[top:bottom, left:right], FINE))
+    top, bottom, left, right = _bbox(fine > 0.05)
+    digit = _resize(fine[top:bottom, left:right], BOX)
+    digit = np.clip(digit / digit.max(), 0, 1)
+    return centre_by_mass(digit)
+
+
+def preprocess(blob: bytes) -> np.ndarray:
+    """Image bytes (PNG, JPEG, WebP or GIF) -> float32 [28, 28] model input."""
+    return to_mnist(decode(blob))
