@@ -86,7 +86,7 @@ def _write_figures(report_dir, confusion, images, labels, predicted, confidence)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.45), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, img, t, p, c in zip(axes.flat, images, labels, predicted, confidence):
+    for ax, img, t, p, c in zip(axes.flat, images, labels, predicted, confidence, strict=False):
         ax.imshow(img, cmap="gray")
         ax.set_title(f"{t}→{p} {c:.0%}", fontsize=8)
     fig.suptitle(f"{len(images)} misclassified test digits (true→predicted, confidence)")

@@ -1,6 +1,7 @@
 """Train the CNN on MNIST with augmentation that makes it look like what people draw,
 export it to ONNX and write its model card."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -50,10 +51,8 @@ def _versions():
     names = ["tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"]
     found = {}
     for name in names:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     found["python"] = platform.python_version()
     return found
 
