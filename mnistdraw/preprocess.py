@@ -177,7 +177,10 @@ def normalise_strokes(fine: np.ndarray) -> np.ndarray:
     elif width > 1.6 * STROKE_TARGET:
         fine = np.pad(fine, 1)  # beyond the box is background, so it erodes from outside too
         for _ in range(round((width - 1.3 * STROKE_TARGET) / 2)):
-            fine = _box_filter(fine, 3, np.minimum)
+            thinner = _box_filter(fine, 3, np.minimum)
+            if thinner.max() <= 0.5:  # never erode a stroke away
+                break
+            fine = thinner
     return fine
 
 

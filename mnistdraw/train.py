@@ -100,8 +100,9 @@ def train(
     lr: float = DEFAULTS["lr"],
     subset: int | None = None,
     command: str | None = None,
-) -> dict:
-    """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write the card."""
+) -> tuple:
+    """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write the card.
+    Returns the Keras model and the card."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .evaluate import evaluate
     from .model import build_ensemble
@@ -171,7 +172,7 @@ def train(
         f"{card['parameters']} parameters, trained in {train_seconds / 60:.1f} min",
         flush=True,
     )
-    return card
+    return model, card
 
 
 def command_line(argv) -> str:

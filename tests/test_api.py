@@ -1,0 +1,156 @@
+"""The API contract of DESIGN.md, in process: every body form, the answer, every error."""
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnistdraw import api, data, drawings
+
+X_TEST, Y_TEST = data.load("test")
+
+
+def png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def encoded(fmt: str) -> bytes:
+    out = io.BytesIO()
+    image = drawings.draw(X_TEST[1], drawings.Style())
+    (image.convert("P") if fmt == "GIF" else image).save(out, fmt)
+    return out.getvalue()
+
+
+CANVAS = png(drawings.draw(X_TEST[1], drawings.Style(transparent=True)))
+DATA_URL = "data:image/png;base64," + base64.b64encode(CANVAS).decode()
+
+
+def post(body, content_type="text/plain;charset=UTF-8"):
+    if isinstance(body, str):
+        body = body.encode()
+    answer = api.handle("POST", {"Content-Type": content_type}, body)
+    json.loads(answer.body())  # always JSON
+    return answer
+
+
+def assert_recognised(answer, digit):
+    assert answer.status == 200, answer.payload
+    payload = answer.payload
+    assert set(payload) == {"digit", "confidence", "scores", "input", "model"}
+    assert payload["digit"] == digit
+    assert len(payload["scores"]) == 10 and sum(payload["scores"]) == pytest.approx(1, abs=1e-4)
+    assert all(0.0 <= s <= 1.0 for s in payload["scores"])
+    assert payload["confidence"] == pytest.approx(max(payload["scores"]), abs=1e-4)
+    assert payload["model"] == api.recognizer().id
+    prefix = "data:image/png;base64,"
+    assert payload["input"].startswith(prefix)
+    seen = Image.open(io.BytesIO(base64.b64decode(payload["input"][len(prefix) :])))
+    assert seen.size == (28, 28) and seen.mode == "L"
+    assert np.asarray(seen).max() == 255
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (DATA_URL, "text/plain;charset=UTF-8"),  # what the page sends
+        (DATA_URL, ""),  # curl --data-binary without a type
+        (DATA_URL + "\n", "application/octet-stream"),
+        (json.dumps({"image": DATA_URL}), "application/json"),
+        (json.dumps({"image": base64.b64encode(CANVAS).decode()}), "application/json"),
+        (json.dumps({"image": DATA_URL}), "text/plain"),
+        (CANVAS, "image/png"),
+        (encoded("JPEG"), "image/jpeg"),
+        (encoded("WEBP"), "image/webp"),
+        (encoded("GIF"), "image/gif"),
+        (encoded("JPEG"), "application/octet-stream"),
+    ],
+    ids=[
+        "page",
+        "untyped",
+        "octet-data-url",
+        "json-data-url",
+        "json-base64",
+        "json-as-text",
+        "png",
+        "jpeg",
+        "webp",
+        "gif",
+        "octet-jpeg",
+    ],
+)
+def test_every_body_form_is_read(body, content_type):
+    assert_recognised(post(body, content_type), Y_TEST[1])
+
+
+def test_base64_with_line_breaks_and_without_padding():
+    wrapped = base64.encodebytes(CANVAS).decode().rstrip("=\n")
+    assert_recognised(post(json.dumps({"image": wrapped}), "application/json"), Y_TEST[1])
+
+
+def error_of(answer):
+    assert set(answer.payload) == {"error"}
+    assert set(answer.payload["error"]) == {"code", "message"}
+    assert answer.payload["error"]["message"]
+    return answer.status, answer.payload["error"]["code"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+def test_only_post_is_allowed(method):
+    answer = api.handle(method, {}, b"")
+    assert error_of(answer) == (405, "method_not_allowed")
+    assert ("Allow", "POST") in answer.headers()
+
+
+@pytest.mark.parametrize(
+    "body, content_type, expected",
+    [
+        (b"", "text/plain", (400, "empty_body")),
+        (b"   \n", "text/plain", (400, "empty_body")),
+        (b"data:image/png;base64,@@@@not base64@@@@", "text/plain", (400, "bad_request")),
+        (b"data:text/html,<script>alert(1)</script>", "text/plain", (400, "bad_request")),
+        (b"data:image/png;base64,aGVsbG8=", "text/plain", (400, "not_an_image")),
+        (b'{"image": 42}', "application/json", (400, "bad_request")),
+        (b'{"picture": "x"}', "application/json", (400, "bad_request")),
+        (b"[1, 2", "application/json", (400, "bad_request")),
+        (b"[" * 100000, "application/json", (400, "bad_request")),
+        (b'{"image": "\xff\xfe"}', "application/json", (400, "bad_request")),
+        (b"\xff\xfe\x00garbage", "text/plain", (400, "not_an_image")),
+        (CANVAS[:100], "image/png", (400, "corrupt_image")),
+        (CANVAS, "application/xml", (415, "unsupported_media_type")),
+        (CANVAS, "multipart/form-data; boundary=x", (415, "unsupported_media_type")),
+        (png(Image.new("RGBA", (280, 280))), "image/png", (422, "blank")),
+        (png(Image.new("L", (5000, 4000), 255)), "image/png", (413, "image_too_large")),
+        (b"x" * (api.MAX_BODY_BYTES + 1), "text/plain", (413, "payload_too_large")),
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "bad-base64",
+        "html-data-url",
+        "base64-not-image",
+        "json-number",
+        "json-no-image",
+        "json-broken",
+        "json-nested",
+        "json-non-utf8",
+        "non-utf8-text",
+        "truncated-png",
+        "xml",
+        "multipart",
+        "blank",
+        "pixel-bomb",
+        "too-large",
+    ],
+)
+def test_every_error_is_json_with_a_fitting_status(body, content_type, expected):
+    assert error_of(post(body, content_type)) == expected
+
+
+def test_a_blank_canvas_gets_422_blank_never_a_digit():
+    blank = base64.b64encode(png(Image.new("RGBA", (280, 280)))).decode()
+    assert error_of(post("data:image/png;base64," + blank)) == (422, "blank")

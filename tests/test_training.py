@@ -1,0 +1,75 @@
+"""Training for real, briefly: it learns, its card is complete, and ONNX equals Keras."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnistdraw import ROOT, data
+from mnistdraw.recognizer import Recognizer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    from mnistdraw.train import train
+
+    out = tmp_path_factory.mktemp("model")
+    # 12,000 digits, 2 epochs of 375 steps: ~1 min on 2 cores. Batch norm needs a few hundred
+    # steps before its moving statistics describe the weights, so the batches are small.
+    model, card = train(out, "short", epochs=2, batch_size=32, subset=12000, members=1)
+    return model, card, out / "short.onnx"
+
+
+def test_a_short_run_learns(short_run):
+    _, card, _ = short_run
+    assert card["test_accuracy"] > 0.95  # chance is 0.10
+
+
+def test_the_card_says_how_the_model_was_made(short_run):
+    _, card, onnx_path = short_run
+    assert json.loads(onnx_path.with_suffix(".json").read_text()) == card
+    assert set(card["test_accuracy_per_class"]) == {str(d) for d in range(10)}
+    assert card["parameters"] > 100_000
+    assert card["training"]["seconds"] > 0
+    assert card["training"]["command"].startswith("python -m mnistdraw train")
+    assert card["data"]["sha256"] == data.checksums()
+    assert {"tensorflow-cpu", "keras", "tf2onnx", "onnxruntime", "numpy"} <= set(card["versions"])
+
+
+def test_onnx_equals_keras_on_real_test_digits(short_run):
+    model, _, onnx_path = short_run
+    x_test, _ = data.load("test")
+    digits = (x_test[:500] / 255.0).astype(np.float32)[..., None]
+    keras_scores = model.predict(digits, verbose=0)
+    onnx_scores = Recognizer(onnx_path).predict(digits)
+    assert onnx_scores.shape == (500, 10)
+    assert np.abs(onnx_scores - keras_scores).max() < 1e-4
+
+
+def test_the_onnx_graph_holds_inference_operations_only(short_run):
+    import onnx
+
+    _, _, onnx_path = short_run
+    ops = {node.op_type for node in onnx.load(onnx_path).graph.node}
+    assert "Conv" in ops and "Softmax" in ops
+    assert not ops & {"RandomUniform", "RandomNormal", "Dropout", "GridSample", "Resize"}
+
+
+def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
+    for variable in ("REQUEST_METHOD", "GATEWAY_INTERFACE"):
+        done = subprocess.run(
+            [sys.executable, ROOT / "cgi-bin/train.py", "--out-dir", tmp_path],
+            env={**os.environ, variable: "GET" if variable == "REQUEST_METHOD" else "CGI/1.1"},
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert done.returncode == 0
+        assert done.stdout.startswith("Status: 403 Forbidden\r\n")
+        assert '"forbidden"' in done.stdout
+        assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
