@@ -115,6 +115,7 @@ function updateInkState() {
 
 pad.addEventListener("beginStroke", () => {
   padWrap.classList.add("has-ink");
+  hideAlert(); // the user is acting on it; a new answer or error will follow
 });
 
 pad.addEventListener("endStroke", () => {
@@ -204,7 +205,7 @@ function render(answer, source) {
   const confidence = typeof answer.confidence === "number" ? answer.confidence : scores[digit];
   const pct = formatPercent(confidence);
   digitEl.textContent = String(digit);
-  confidenceEl.textContent = `${pct} % confidence`;
+  confidenceEl.textContent = `${pct}\u00a0% confidence`;
   scores.forEach((score, label) => {
     const item = barItems[label];
     const clamped = Math.min(1, Math.max(0, score));
@@ -214,7 +215,7 @@ function render(answer, source) {
   });
   modelEl.textContent = answer.model ? `Model: ${answer.model}` : "";
   const from = source.kind === "upload" ? " in the uploaded image" : "";
-  announceEl.textContent = `Recognised ${digit}${from} with ${pct} % confidence`;
+  announceEl.textContent = `Recognised ${digit}${from} with ${pct}\u00a0% confidence`;
   drawDataUrl(seenCanvas, answer.input);
 }
 
@@ -249,7 +250,15 @@ function cancelPending() {
   setBusy(false);
 }
 
-function describeError(response, payload) {
+// `python -m http.server --cgi` always answers "200 Script output follows" and passes the
+// script's own status on as a `Status:` header; that header, when present, is the status.
+function statusOf(response) {
+  const match = /^\s*(\d{3})\s*(.*)$/.exec(response.headers.get("Status") || "");
+  if (match) return { code: Number(match[1]), reason: match[2].trim() };
+  return { code: response.status, reason: response.statusText };
+}
+
+function describeError(status, payload) {
   const error = payload && typeof payload === "object" ? payload.error : null;
   if (error && error.code === "blank") return TEXT.blank;
   let message = error && typeof error.message === "string" ? error.message.trim() : "";
@@ -258,12 +267,12 @@ function describeError(response, payload) {
     if (!/[.!?]$/.test(message)) message += ".";
     return message;
   }
-  const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-  if (response.status === 413) return `That image is too large for the server (${status}).`;
-  if (response.status >= 500) {
-    return `The server ran into a problem (${status}). Please try again in a moment.`;
+  const http = `HTTP ${status.code}${status.reason ? ` ${status.reason}` : ""}`;
+  if (status.code === 413) return `That image is too large for the server (${http}).`;
+  if (status.code >= 500) {
+    return `The server ran into a problem (${http}). Please try again in a moment.`;
   }
-  return `The server could not handle the request (${status}).`;
+  return `The server could not handle the request (${http}).`;
 }
 
 async function send(body, contentType, source) {
@@ -298,8 +307,10 @@ async function send(body, contentType, source) {
   if (id !== sequence) return; // a newer request, a clear or an undo came after this one
   controller = null;
   setBusy(false);
-  if (!response.ok) {
-    showError(describeError(response, payload));
+  const status = statusOf(response);
+  const failed = status.code < 200 || status.code > 299;
+  if (failed || (payload && typeof payload === "object" && "error" in payload)) {
+    showError(describeError(status, payload));
   } else if (!isAnswer(payload)) {
     showError(TEXT.unreadable);
   } else {

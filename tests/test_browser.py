@@ -1,0 +1,665 @@
+"""The page in a real browser: Debian's chromium driven by Playwright, against the real servers
+and the real model. Strokes are drawn with the mouse and with touch, files are uploaded, and
+the result is read from the page as a visitor sees it. The only interception of the API is in
+test_error_display, which needs the server to fail."""
+
+import base64
+import io
+import json
+import math
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PAGE_PATH = {"classic": "/index.html", "persistent": "/"}
+API = "/cgi-bin/mnist.py"
+TIMEOUT_MS = 20_000  # a CGI request starts a Python process; CI machines can be slow
+BLANK_HINT = "draw a digit on the canvas first"
+
+# Digits as strokes, in fractions of the canvas side: drawn the way a person draws them.
+SEVEN = [[(0.30, 0.24), (0.70, 0.24), (0.46, 0.80)]]
+ONE = [[(0.50, 0.20), (0.50, 0.80)]]
+
+
+def ring(cx, cy, rx, ry, n=36):
+    """A closed oval stroke, started at the top and drawn anticlockwise, as a 0 is."""
+    return [
+        (cx - rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n))
+        for i in range(n + 1)
+    ]
+
+
+ZERO = [ring(0.5, 0.5, 0.19, 0.29)]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium for the whole module (the machine is small)."""
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium. "
+            "Install it with `apt-get install -y chromium` (or `make chromium`)."
+        )
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(url, **context options) -> a loaded page. At the end of the test it fails on
+    any uncaught script error, any Content-Security-Policy violation, and any page asset
+    (not the API) that did not load."""
+    contexts = []
+    problems = []
+
+    def make(url, **options):
+        settings = {
+            "viewport": {"width": 1200, "height": 900},
+            "color_scheme": "light",
+            "reduced_motion": "reduce",  # bars settle at once, so their sizes can be measured
+            **options,
+        }
+        context = browser.new_context(**settings)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: problems.append(f"uncaught error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(f"{r.status} for {r.url}")
+                if r.status >= 400 and not r.url.endswith(API)
+                else None
+            ),
+        )
+        page.goto(url)
+        page.wait_for_selector("html.ready", state="attached")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not problems, problems
+
+
+@pytest.fixture
+def server_page(request, server, open_page):
+    """The page on both servers (classic at /index.html, persistent at /)."""
+    mode = request.node.callspec.params["server"]
+    return open_page(server + PAGE_PATH[mode])
+
+
+@pytest.fixture
+def page(persistent_server, open_page):
+    return open_page(persistent_server + PAGE_PATH["persistent"])
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    from mnistdraw.data import load
+
+    return load("test")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def api_requests(page):
+    """A live list of the requests the page sends to the API."""
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith(API) else None)
+    return sent
+
+
+def draw(page, strokes, step_px=6):
+    """Draw strokes with the mouse: press, many small moves, release."""
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            steps = max(1, round(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / step_px))
+            for i in range(1, steps + 1):
+                page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        page.mouse.up()
+
+
+def draw_and_wait(page, strokes):
+    """Draw in live mode and wait until the answer is on the page."""
+    with page.expect_response(lambda r: r.url.endswith(API)) as answer:
+        draw(page, strokes)
+    assert answer.value.status == 200, answer.value.text()
+    wait_idle(page)
+    return answer.value
+
+
+def api_answer(base, body, content_type):
+    """The JSON answer of the API to a request made without the browser."""
+    request = urllib.request.Request(
+        base + API, data=body, headers={"Content-Type": content_type}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        return json.load(exc)
+
+
+def wait_idle(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#result")).not_to_have_attribute("aria-busy", "true")
+
+
+def ink_pixels(page, selector="#pad"):
+    """How many pixels of a canvas are painted: not transparent, and not black (the 28x28
+    image the model saw is white ink on black; the drawing is ink on transparency)."""
+    return page.locator(selector).evaluate(
+        """(c) => {
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] > 0 && (c.id !== "seen" || d[i] > 0)) n++;
+            }
+            return n;
+        }"""
+    )
+
+
+def shown_scores(page):
+    return [float(v) for v in page.locator("#bars .bar-value").all_text_contents()]
+
+
+def assert_recognised(page, digit):
+    """The big digit, the highlighted and longest bar, and the spoken text all say `digit`."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#digit")).to_have_text(str(digit))
+    expect(page.locator("#confidence")).to_have_text(re.compile(r"^\d+(\.\d)?\s%\sconfidence$"))
+    top = page.locator("#bars li.top")
+    expect(top).to_have_count(1)
+    expect(top).to_have_attribute("data-label", str(digit))
+    scores = shown_scores(page)
+    assert max(range(10), key=scores.__getitem__) == digit, scores
+    widths = [b["width"] for b in (bar.bounding_box() for bar in page.locator("#bars .bar").all())]
+    track = page.locator("#bars .bar-track").first.bounding_box()["width"]
+    assert max(range(10), key=widths.__getitem__) == digit, widths
+    assert widths[digit] == pytest.approx(scores[digit] * track, abs=track * 0.02)
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(rf"^Recognised {digit}( in the uploaded image)? with \d+(\.\d)?\s% confidence$")
+    )
+    assert page.locator("#alert").is_hidden()
+    # the 28x28 image the model saw, shown scaled up and pixelated
+    seen = page.locator("#seen")
+    assert seen.evaluate("e => [e.width, e.height]") == [28, 28]
+    assert ink_pixels(page, "#seen") > 20
+    assert seen.evaluate("e => getComputedStyle(e).imageRendering") == "pixelated"
+    assert seen.bounding_box()["width"] >= 4 * 28
+
+
+def assert_reset(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#digit")).to_have_text("–")
+    expect(page.locator("#bars li.top")).to_have_count(0)
+    assert shown_scores(page) == [0.0] * 10
+    expect(page.locator("#announce")).to_have_text("")
+
+
+def png_of_mnist(image, mode="PNG", size=280, ink_on_white=True):
+    """A real MNIST test digit, upscaled, as a scan or a photo of paper would look."""
+    img = Image.fromarray(255 - image if ink_on_white else image, "L")
+    img = img.resize((size, size), Image.Resampling.LANCZOS).convert("RGB")
+    out = io.BytesIO()
+    img.save(out, mode)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_page_is_ready_for_a_strict_content_security_policy():
+    """No inline code or style, so `default-src 'self'` (which the page itself declares and
+    every test below runs under) never has to be relaxed."""
+    html = (ROOT / "index.html").read_text()
+    assert """content="default-src 'self'""" in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"<style\b", html), "<style> block"
+    assert not re.search(r"\sstyle\s*=", html), "style= attribute"
+    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
+    script = (ROOT / "js" / "app.js").read_text()
+    assert not re.search(r"\beval\(|new Function\(|\.innerHTML\s*=", script)
+    assert not re.search(r"\.style\.[a-zA-Z]+\s*=", script), "set custom properties instead"
+    assert 'const ENDPOINT = "cgi-bin/mnist.py"' in script, "the API URL must stay relative"
+
+
+def test_draw_with_mouse_is_recognised(server_page):
+    page = server_page
+    sent = api_requests(page)
+    draw_and_wait(page, SEVEN)
+    assert_recognised(page, 7)
+
+    # what went over the wire: a relative URL, a PNG data URL as text, transparent, downscaled
+    request = sent[-1]
+    assert request.method == "POST"
+    assert request.url == page.url.rsplit("/", 1)[0] + API
+    assert request.headers["content-type"].startswith("text/plain")
+    assert request.post_data.startswith("data:image/png;base64,")
+    upload = Image.open(io.BytesIO(base64.b64decode(request.post_data.split(",", 1)[1])))
+    assert upload.mode == "RGBA" and max(upload.size) <= 280
+    assert upload.getpixel((0, 0))[3] == 0, "the canvas background must stay transparent"
+    assert upload.getchannel("A").getextrema()[1] == 255, "ink is opaque"
+
+    page.click("#clear")
+    draw_and_wait(page, ZERO)
+    assert_recognised(page, 0)
+
+
+def test_touch_drawing_on_a_phone(persistent_server, open_page):
+    page = open_page(
+        persistent_server + "/",
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        has_touch=True,
+        is_mobile=True,
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scroll"
+    pad = page.locator("#pad")
+    assert pad.evaluate("e => getComputedStyle(e).touchAction") == "none"
+    # sharp on a high-DPI screen: one bitmap pixel per device pixel
+    css_width, bitmap_width = pad.evaluate("e => [e.getBoundingClientRect().width, e.width]")
+    assert bitmap_width == round(css_width * 2)
+    assert page.evaluate("document.documentElement.scrollHeight") > 740, "the page can scroll"
+
+    # scrolled a little, so a stroke that moved the page would show in either direction
+    page.evaluate("window.scrollTo(0, 50)")
+    page.wait_for_function("window.scrollY === 50")
+    cdp = page.context.new_cdp_session(page)
+    box = pad.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 740, "the canvas is in view"
+
+    def touch(kind, x=0.0, y=0.0):
+        points = (
+            []
+            if kind == "touchEnd"
+            else [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}]
+        )
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    sent = api_requests(page)
+    for stroke in SEVEN:
+        touch("touchStart", *stroke[0])
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for i in range(1, 31):
+                touch("touchMove", x0 + (x1 - x0) * i / 30, y0 + (y1 - y0) * i / 30)
+        touch("touchEnd")
+    # a page that scrolls or zooms under the finger cancels the stroke: no request then
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    where = page.evaluate("[window.scrollX, window.scrollY, window.visualViewport.scale]")
+    assert where == [0, 50, 1], f"drawing moved the page (scroll x, y, zoom): {where}"
+    assert sent, "the touch stroke sent nothing"
+    assert sent[0].response().status == 200
+    wait_idle(page)
+    assert_recognised(page, 7)
+
+
+def test_live_mode_predicts_after_each_stroke(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#live")).to_be_checked()  # on by default
+    sent = api_requests(page)
+    draw_and_wait(page, ONE)
+    assert_recognised(page, 1)
+    assert len(sent) == 1
+
+
+def test_switching_live_off_sends_nothing_until_predict(page):
+    from playwright.sync_api import expect
+
+    sent = api_requests(page)
+    page.click("label.switch")
+    expect(page.locator("#live")).not_to_be_checked()
+    draw(page, SEVEN)
+    page.wait_for_timeout(700)
+    assert sent == []
+    assert_reset(page)
+
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#predict")
+    wait_idle(page)
+    assert_recognised(page, 7)
+
+    # switched back on with a drawing there, it reads it at once
+    page.click("#clear")
+    draw(page, ONE)
+    page.wait_for_timeout(300)
+    assert len(sent) == 1
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("label.switch")
+    wait_idle(page)
+    assert_recognised(page, 1)
+
+
+def test_undo_removes_the_last_stroke_and_updates_the_result(page):
+    sent = api_requests(page)
+    draw_and_wait(page, SEVEN)
+    assert_recognised(page, 7)
+    one_stroke = ink_pixels(page)
+    scores_one = shown_scores(page)
+
+    # a second stroke, a ring in the lower left, changes the drawing and the scores
+    draw_and_wait(page, [ring(0.3, 0.62, 0.12, 0.14)])
+    assert ink_pixels(page) > one_stroke
+    assert len(sent) == 2
+    assert shown_scores(page) != scores_one
+
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#undo")
+    wait_idle(page)
+    assert len(sent) == 3
+    assert ink_pixels(page) == pytest.approx(one_stroke, rel=0.03)
+    assert_recognised(page, 7)
+
+    # undoing the only stroke leaves an empty canvas and no result, without a request
+    page.click("#undo")
+    assert ink_pixels(page) == 0
+    assert_reset(page)
+    assert len(sent) == 3
+
+
+def test_clear_empties_the_canvas_and_resets_the_result(page):
+    draw_and_wait(page, SEVEN)
+    assert_recognised(page, 7)
+    page.click("#clear")
+    assert ink_pixels(page) == 0
+    assert ink_pixels(page, "#seen") == 0
+    assert_reset(page)
+
+
+def test_a_late_answer_never_overwrites_a_newer_state(classic_server, open_page):
+    """Clear right after a stroke, while its answer is on the way: the answer must not bring
+    the old result back. (A CGI request takes far longer than a click.)"""
+    page = open_page(classic_server + PAGE_PATH["classic"])
+    done = []
+    page.on("requestfinished", lambda r: done.append(r) if r.url.endswith(API) else None)
+    page.on("requestfailed", lambda r: done.append(r) if r.url.endswith(API) else None)
+    draw(page, SEVEN)
+    page.click("#clear")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not done and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert done, "the request never ended"
+    page.wait_for_timeout(200)
+    assert_reset(page)
+    assert page.locator("#result").get_attribute("aria-busy") is None
+
+
+def test_upload_a_png_file(page, mnist_test, tmp_path):
+    from playwright.sync_api import expect
+
+    images, labels = mnist_test
+    path = tmp_path / "my digit.png"
+    path.write_bytes(png_of_mnist(images[1]))  # dark ink on white paper
+    sent = api_requests(page)
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.set_input_files("#file", path)
+    wait_idle(page)
+    assert_recognised(page, int(labels[1]))
+    assert sent[0].headers["content-type"] == "image/png"  # the file's own bytes, as they are
+    expect(page.locator("#upload-preview")).to_be_visible()
+    expect(page.locator("#preview-caption")).to_have_text("my digit.png · 280 × 280 px")
+    assert ink_pixels(page, "#preview") > 1000
+    expect(page.locator("#announce")).to_contain_text("in the uploaded image")
+
+    # something that is not an image is refused on the page, without a request
+    other = tmp_path / "notes.txt"
+    other.write_text("seven")
+    page.set_input_files("#file", other)
+    expect(page.locator("#alert")).to_be_visible()
+    expect(page.locator("#alert-text")).to_contain_text("“notes.txt” is not a PNG, JPEG, WebP")
+    assert len(sent) == 1
+
+
+def test_drop_and_paste_an_image(page, mnist_test):
+    """Drag and drop (JPEG) and paste from the clipboard (WebP) reach the same endpoint."""
+    from playwright.sync_api import expect
+
+    images, labels = mnist_test
+    sent = api_requests(page)
+    for index, kind, event in [(0, "JPEG", "drop"), (3, "WEBP", "paste")]:
+        data = png_of_mnist(images[index], kind)
+        mime = f"image/{kind.lower()}"
+        with page.expect_response(lambda r: r.url.endswith(API)):
+            page.evaluate(
+                """([b64, mime, event]) => {
+                    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                    const data = new DataTransfer();
+                    data.items.add(new File([bytes], "digit", { type: mime }));
+                    const target = document.querySelector("#pad");
+                    if (event === "drop") {
+                        for (const type of ["dragenter", "dragover", "drop"]) {
+                            target.dispatchEvent(new DragEvent(type, {
+                                dataTransfer: data, bubbles: true, cancelable: true }));
+                        }
+                    } else {
+                        target.dispatchEvent(new ClipboardEvent("paste", {
+                            clipboardData: data, bubbles: true, cancelable: true }));
+                    }
+                }""",
+                [base64.b64encode(data).decode(), mime, event],
+            )
+        wait_idle(page)
+        assert sent[-1].headers["content-type"] == mime
+        assert_recognised(page, int(labels[index]))
+        expect(page.locator("#upload-preview")).to_be_visible()
+    expect(page.locator("#preview-caption")).to_contain_text("Pasted image")
+    assert "dragging" not in (page.locator("body").get_attribute("class") or "")
+
+
+def test_predict_on_a_blank_canvas_shows_a_hint(page):
+    from playwright.sync_api import expect
+
+    sent = api_requests(page)
+    page.click("#predict")
+    expect(page.locator("#alert")).to_be_visible()
+    expect(page.locator("#alert .alert-icon")).to_be_visible()
+    expect(page.locator("#alert-text")).to_contain_text(BLANK_HINT)
+    page.wait_for_timeout(300)
+    assert sent == []
+    assert_reset(page)
+    # and the page still works
+    draw_and_wait(page, ONE)
+    assert_recognised(page, 1)
+
+
+def test_server_errors_are_shown(server, server_page, tmp_path):
+    """Real refusals from both servers (the classic one answers 200 with a `Status:` header)
+    appear as a sentence with its icon; a blank image gets the drawing hint."""
+    from playwright.sync_api import expect
+
+    page = server_page
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"this is not an image" * 10)
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.set_input_files("#file", broken)
+    # what the server says about these bytes, asked directly
+    message = api_answer(server, broken.read_bytes(), "image/png")["error"]["message"]
+    expect(page.locator("#alert")).to_be_visible()
+    expect(page.locator("#alert .alert-icon")).to_be_visible()
+    expect(page.locator("#alert-text")).to_contain_text(message[1:].rstrip("."))
+    expect(page.locator("#digit")).to_have_text("–")
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGBA", (280, 280), (0, 0, 0, 0)).save(blank)
+    assert api_answer(server, blank.read_bytes(), "image/png")["error"]["code"] == "blank"
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.set_input_files("#file", blank)
+    expect(page.locator("#alert-text")).to_contain_text(BLANK_HINT)
+    wait_idle(page)
+    assert_reset(page)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            {
+                "status": 500,
+                "content_type": "application/json",
+                "body": '{"error": {"code": "internal", "message": "Something went wrong on the '
+                'server. Please try again."}}',
+            },
+            "Something went wrong on the server. Please try again.",
+        ),
+        (
+            {"status": 502, "content_type": "text/html", "body": "<h1>Bad gateway</h1>"},
+            "The server ran into a problem (HTTP 502",
+        ),
+        (
+            {
+                "status": 413,
+                "content_type": "application/json",
+                "body": '{"error": {"code": "payload_too_large", "message": "too large"}}',
+            },
+            "Too large.",
+        ),
+        (
+            {
+                "status": 422,
+                "content_type": "application/json",
+                "body": '{"error": {"code": "blank", "message": "nothing drawn"}}',
+            },
+            BLANK_HINT,
+        ),
+        ("abort", "Cannot reach the server"),
+    ],
+    ids=["500-json", "502-html", "413", "422-blank", "unreachable"],
+)
+def test_error_display(page, reply, expected):
+    from playwright.sync_api import expect
+
+    if reply == "abort":
+        page.route("**/cgi-bin/mnist.py", lambda route: route.abort("connectionrefused"))
+    else:
+        page.route("**/cgi-bin/mnist.py", lambda route: route.fulfill(**reply))
+    draw(page, SEVEN)
+    alert = page.locator("#alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("role", "alert")
+    expect(page.locator("#alert .alert-icon")).to_be_visible()
+    expect(page.locator("#alert-text")).to_contain_text(expected)
+    expect(page.locator("#digit")).to_have_text("–")
+    assert page.locator("#result").get_attribute("aria-busy") is None
+
+    # once the server answers again, the message goes away
+    page.unroute("**/cgi-bin/mnist.py")
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#predict")
+    wait_idle(page)
+    assert_recognised(page, 7)
+
+
+def test_keyboard(page):
+    from playwright.sync_api import expect
+
+    # Tab reaches every control, in order, each with a visible focus ring
+    page.locator("body").focus()
+    reached = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+        ring_on = "+ .switch-track" if reached[-1] == "live" else ""
+        ring = page.evaluate(
+            f"""() => {{
+                const el = document.activeElement;
+                const shown = document.querySelector("#" + el.id + " {ring_on}".trim());
+                const s = getComputedStyle(shown);
+                return [el.matches(":focus-visible"), s.outlineStyle, parseFloat(s.outlineWidth)];
+            }}"""
+        )
+        assert ring[0] and ring[1] != "none" and ring[2] >= 2, (reached[-1], ring)
+    assert reached == ["predict", "undo", "clear", "live", "choose"]
+
+    sent = api_requests(page)
+    page.click("label.switch")  # live off: only the keyboard sends
+    page.locator("body").focus()
+    draw(page, SEVEN)
+    draw(page, [[(0.6, 0.8), (0.8, 0.8)]])
+    two_strokes = ink_pixels(page)
+    assert sent == []
+
+    page.keyboard.press("Control+z")
+    assert 0 < ink_pixels(page) < two_strokes
+
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.keyboard.press("Enter")
+    wait_idle(page)
+    assert_recognised(page, 7)
+
+    page.keyboard.press("Escape")
+    assert ink_pixels(page) == 0
+    assert_reset(page)
+
+    # Enter on a button is that button, not Predict
+    page.focus("#clear")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert len(sent) == 1
+    expect(page.locator("#alert")).to_be_hidden()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshot(persistent_server, open_page, scheme, tmp_path):
+    """A recognised digit in both colour schemes; the light one is the README's picture."""
+    page = open_page(
+        persistent_server + "/",
+        viewport={"width": 1100, "height": 800},
+        color_scheme=scheme,
+        reduced_motion="no-preference",
+    )
+    draw_and_wait(page, SEVEN)
+    page.wait_for_timeout(500)  # let the bars finish their transition
+    assert_recognised(page, 7)
+    page.mouse.move(0, 0)
+    target = ROOT / "docs" / "screenshot.png" if scheme == "light" else tmp_path / "dark.png"
+    target.parent.mkdir(exist_ok=True)
+    page.screenshot(path=target, full_page=True)
+    with Image.open(target) as shot:
+        assert shot.width == 1100
