@@ -73,3 +73,15 @@ def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
         assert done.stdout.startswith("Status: 403 Forbidden\r\n")
         assert '"forbidden"' in done.stdout
         assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+def test_the_same_seed_gives_the_same_weights(tmp_path):
+    from mnistdraw.train import train
+
+    runs = [
+        train(tmp_path / str(i), "tiny", epochs=1, batch_size=64, subset=1500, members=1)
+        for i in range(2)
+    ]
+    assert runs[0][1]["test_accuracy"] == runs[1][1]["test_accuracy"]
+    for a, b in zip(runs[0][0].get_weights(), runs[1][0].get_weights(), strict=True):
+        assert np.array_equal(a, b)
