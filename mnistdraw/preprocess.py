@@ -122,16 +122,16 @@ def ink_map(image: Image.Image) -> np.ndarray:
     return (background - grey) / np.maximum(background, 0.05)  # darkness relative to paper
 
 
-def normalise_ink(ink: np.ndarray) -> np.ndarray:
+def strongest_ink(ink: np.ndarray) -> float:
+    """The strongest ink, as the largest 2x2 mean: a single hot pixel is not ink."""
+    if min(ink.shape) < 2:
+        return float(ink.max())
+    return float(np.asarray(Image.fromarray(ink).reduce(2)).max())  # 2x2 means, in C
+
+
+def normalise_ink(ink: np.ndarray, strongest: float) -> np.ndarray:
     """Scale the strongest ink to 1 and drop what is too faint to be a stroke."""
-    if ink.shape[0] > 1 and ink.shape[1] > 1:  # 2x2 mean: a single hot pixel is not ink
-        strongest = float((ink[:-1, :-1] + ink[1:, :-1] + ink[:-1, 1:] + ink[1:, 1:]).max()) / 4
-    else:
-        strongest = float(ink.max())
-    if strongest < MIN_CONTRAST:
-        raise blank("the image is empty or too faint")
-    ink = np.clip((ink / strongest - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0, 1)
-    return ink.astype(np.float32)
+    return np.clip((ink / strongest - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0, 1, dtype=np.float32)
 
 
 def _bbox(mask: np.ndarray):
@@ -199,14 +199,19 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """A decoded image of one digit -> float32 [28, 28] in [0, 1], ink white on black."""
-    ink = normalise_ink(ink_map(image))
-    box = _bbox(ink > 0.5)
+    ink = ink_map(image)
+    strongest = strongest_ink(ink)
+    if strongest < MIN_CONTRAST:
+        raise blank("the image is empty or too faint")
+    # the box of what normalises to more than 0.5, found before normalising only the box
+    box = _bbox(ink > strongest * (NOISE_FLOOR + 0.5 * (1 - NOISE_FLOOR)))
     if box is None:
         raise blank("no stroke found")
     top, bottom, left, right = box
     if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
         raise blank("a speck is not a digit")
-    fine = normalise_strokes(_resize(ink[top:bottom, left:right], FINE))
+    crop = normalise_ink(ink[top:bottom, left:right], strongest)
+    fine = normalise_strokes(_resize(crop, FINE))
     top, bottom, left, right = _bbox(fine > 0.05)
     digit = _resize(fine[top:bottom, left:right], BOX)
     digit = np.clip(digit / digit.max(), 0, 1)
