@@ -216,12 +216,14 @@ function render(answer, source) {
   modelEl.textContent = answer.model ? `Model: ${answer.model}` : "";
   const from = source.kind === "upload" ? " in the uploaded image" : "";
   announceEl.textContent = `Recognised ${digit}${from} with ${pct}\u00a0% confidence`;
-  drawDataUrl(seenCanvas, answer.input);
+  const id = sequence;
+  drawDataUrl(seenCanvas, answer.input, () => id === sequence);
 }
 
 // Draw a data URL onto a canvas without an <img>: `default-src 'self'` forbids data: images,
 // but decoding the bytes ourselves with createImageBitmap is not a fetch.
-async function drawDataUrl(target, dataUrl) {
+// `current()` says whether the answer is still the one on show once the image is decoded.
+async function drawDataUrl(target, dataUrl, current) {
   const ctx = target.getContext("2d");
   ctx.clearRect(0, 0, target.width, target.height);
   const match = typeof dataUrl === "string" && /^data:([^;,]*)(?:;[^,]*)?;base64,(.*)$/s.exec(dataUrl);
@@ -229,6 +231,10 @@ async function drawDataUrl(target, dataUrl) {
   try {
     const bytes = Uint8Array.from(atob(match[2]), (c) => c.charCodeAt(0));
     const bitmap = await createImageBitmap(new Blob([bytes], { type: match[1] || "image/png" }));
+    if (!current()) {
+      bitmap.close();
+      return;
+    }
     target.width = bitmap.width;
     target.height = bitmap.height;
     target.getContext("2d").drawImage(bitmap, 0, 0);
@@ -403,16 +409,24 @@ document.addEventListener("keydown", (event) => {
 // ---------------------------------------------------------------- uploads
 
 function hidePreview() {
+  previewToken += 1;
   previewFigure.hidden = true;
 }
 
+let previewToken = 0;
+
 async function showPreview(file, label) {
+  const token = ++previewToken;
   previewCaption.textContent = label;
   previewFigure.hidden = false;
   const ctx = previewCanvas.getContext("2d");
   ctx.clearRect(0, 0, previewCanvas.width, previewCanvas.height);
   try {
     const bitmap = await createImageBitmap(file);
+    if (token !== previewToken) {
+      bitmap.close(); // another image came meanwhile
+      return;
+    }
     const box = Math.round(96 * Math.max(window.devicePixelRatio || 1, 1));
     const scale = Math.min(box / bitmap.width, box / bitmap.height);
     previewCanvas.width = box;
@@ -425,13 +439,34 @@ async function showPreview(file, label) {
     previewCaption.textContent = `${label} · ${bitmap.width} × ${bitmap.height} px`;
     bitmap.close();
   } catch {
-    previewCaption.textContent = `${label} · no preview (the server will still try to read it)`;
+    if (token === previewToken) {
+      previewCaption.textContent = `${label} · no preview (the server will still try to read it)`;
+    }
   }
 }
 
-function predictFile(file, origin) {
+// The type the file's first bytes show, for files that the system labels oddly or not at all.
+async function sniffType(file) {
+  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const ascii = (from, to) => String.fromCharCode(...b.subarray(from, to));
+  if (b[0] === 0x89 && ascii(1, 4) === "PNG") return "image/png";
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
+  if (ascii(0, 4) === "GIF8") return "image/gif";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "image/webp";
+  return "";
+}
+
+async function predictFile(file, origin) {
   if (!file) return;
-  if (!UPLOAD_TYPES.has(file.type)) {
+  let type = file.type;
+  if (!UPLOAD_TYPES.has(type)) {
+    try {
+      type = await sniffType(file);
+    } catch {
+      type = "";
+    }
+  }
+  if (!UPLOAD_TYPES.has(type)) {
     cancelPending();
     hidePreview();
     showError(TEXT.notImage(file.name));
@@ -445,7 +480,7 @@ function predictFile(file, origin) {
   }
   const label = origin === "paste" ? "Pasted image" : file.name;
   showPreview(file, label);
-  send(file, file.type, { kind: "upload", name: label });
+  send(file, type, { kind: "upload", name: label });
 }
 
 $("choose").addEventListener("click", () => fileInput.click());

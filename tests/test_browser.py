@@ -456,6 +456,18 @@ def test_upload_a_png_file(page, mnist_test, tmp_path):
     expect(page.locator("#alert-text")).to_contain_text("“notes.txt” is not a PNG, JPEG, WebP")
     assert len(sent) == 1
 
+    # a file the system does not label as an image is known by its first bytes
+    unlabelled = {
+        "name": "scan",
+        "mimeType": "application/octet-stream",
+        "buffer": png_of_mnist(images[2]),
+    }
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.set_input_files("#file", unlabelled)
+    wait_idle(page)
+    assert sent[-1].headers["content-type"] == "image/png"
+    assert_recognised(page, int(labels[2]))
+
 
 def test_drop_and_paste_an_image(page, mnist_test):
     """Drag and drop (JPEG) and paste from the clipboard (WebP) reach the same endpoint."""
