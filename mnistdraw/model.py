@@ -2,6 +2,7 @@
 the training data (mnistdraw.train), so the exported ONNX graph holds none of it."""
 
 import keras
+import numpy as np
 from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)  # ink white on black, float32 in [0, 1]
@@ -37,4 +38,6 @@ def build_ensemble(members):
         return members[0]
     inputs = keras.Input(INPUT_SHAPE, name="image")
     outputs = layers.Average(name="scores")([m(inputs) for m in members])
-    return keras.Model(inputs, outputs, name="ensemble")
+    ensemble = keras.Model(inputs, outputs, name="ensemble")
+    ensemble(np.zeros((1, *INPUT_SHAPE), dtype="float32"))  # export needs a model once called
+    return ensemble

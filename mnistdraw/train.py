@@ -176,4 +176,5 @@ def train(
 
 
 def command_line(argv) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
+    """The command as typed: the program as given, its arguments shell-quoted."""
+    return " ".join([argv[0], *(shlex.quote(str(a)) for a in argv[1:])])
