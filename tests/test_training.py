@@ -75,13 +75,14 @@ def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
         assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
 
 
-def test_the_same_seed_gives_the_same_weights(tmp_path):
+def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tmp_path):
     from mnistdraw.train import train
 
     runs = [
-        train(tmp_path / str(i), "tiny", epochs=1, batch_size=64, subset=1500, members=1)
+        train(tmp_path / str(i), "tiny", epochs=1, batch_size=64, subset=1000, members=2)
         for i in range(2)
     ]
+    assert Recognizer(tmp_path / "0/tiny.onnx").predict(np.zeros((3, 28, 28))).shape == (3, 10)
     assert runs[0][1]["test_accuracy"] == runs[1][1]["test_accuracy"]
     for a, b in zip(runs[0][0].get_weights(), runs[1][0].get_weights(), strict=True):
         assert np.array_equal(a, b)
