@@ -66,12 +66,11 @@ def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
             [sys.executable, ROOT / "cgi-bin/train.py", "--out-dir", tmp_path],
             env={**os.environ, variable: "GET" if variable == "REQUEST_METHOD" else "CGI/1.1"},
             capture_output=True,
-            text=True,
             timeout=10,
         )
         assert done.returncode == 0
-        assert done.stdout.startswith("Status: 403 Forbidden\r\n")
-        assert '"forbidden"' in done.stdout
+        assert done.stdout.startswith(b"Status: 403 Forbidden\r\n")
+        assert b'"forbidden"' in done.stdout
         assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
 
 
