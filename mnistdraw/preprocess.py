@@ -78,7 +78,12 @@ def decode(blob: bytes) -> Image.Image:
 
 def _reduce(image: Image.Image) -> Image.Image:
     factor = -(-max(image.size) // WORK_SIDE)  # ceil
-    return image.reduce(factor) if factor > 1 else image
+    if factor == 1:
+        return image
+    if image.mode in ("1", "P", "PA") or image.mode.startswith("I;16"):
+        # Pillow cannot reduce palette, bilevel and 16-bit images as they are
+        image = image.convert("RGBA" if _has_transparency(image) else "L")
+    return image.reduce(factor)
 
 
 def _has_transparency(image: Image.Image) -> bool:
@@ -153,7 +158,7 @@ def _resize(a: np.ndarray, longer_side: int) -> np.ndarray:
 def stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: twice the area over the perimeter of the inked shape
     (exact for long strokes; a round dot gives its radius)."""
-    solid = ink > 0.5
+    solid = np.pad(ink > 0.5, 1)  # beyond the box is background: its edges are perimeter
     inner = solid.copy()
     inner[1:] &= solid[:-1]
     inner[:-1] &= solid[1:]

@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from gunicorn.app.base import BaseApplication
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 from . import ROOT, api
@@ -34,6 +35,9 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
 
+REQUEST_TIMEOUT = 10.0  # seconds for a whole request (headers and body) to arrive
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers together
+
 log = logging.getLogger("mnistdraw")
 
 
@@ -43,10 +47,13 @@ async def recognise(request: Request) -> Response:
         answer = api.too_large()  # refused before reading a byte of it
     else:
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > api.MAX_BODY_BYTES:
-                break
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > api.MAX_BODY_BYTES:
+                    break
+        except ClientDisconnect:  # gone, or cut off by REQUEST_TIMEOUT: nobody to answer
+            return Response(status_code=400)
         # The work is ~1 ms of CPU: doing it on the event loop beats a thread hop.
         answer = api.handle(request.method, request.headers, bytes(body))
     return Response(answer.body(), answer.status, dict(answer.headers()))
@@ -115,10 +122,67 @@ def create_app() -> Starlette:
     return SecurityHeaders(app)
 
 
+class BoundedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the two bounds it lacks: a request must arrive whole
+    within REQUEST_TIMEOUT of its first byte (or of the connection, if it sends nothing), and
+    its headers may not exceed MAX_HEADER_BYTES. Slow or endless clients are cut off."""
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.deadline = None
+        self.header_bytes = 0
+        self.arm_deadline()
+
+    def arm_deadline(self):
+        self.cancel_deadline()
+        self.deadline = self.loop.call_later(REQUEST_TIMEOUT, self.request_timed_out)
+
+    def cancel_deadline(self):
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def request_timed_out(self):
+        self.deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or not self.cycle.response_started:
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+        self.transport.close()
+
+    def count_header_bytes(self, n: int):
+        self.header_bytes += n
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise ValueError("request headers too large")  # the parser answers 400 and closes
+
+    def on_message_begin(self):
+        super().on_message_begin()
+        self.header_bytes = 0
+        self.arm_deadline()
+
+    def on_url(self, url):
+        self.count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name, value):
+        self.count_header_bytes(len(name) + len(value))
+        super().on_header(name, value)
+
+    def on_message_complete(self):
+        self.cancel_deadline()
+        super().on_message_complete()
+
+    def connection_lost(self, exc):
+        self.cancel_deadline()
+        super().connection_lost(exc)
+
+
 class Worker(UvicornWorker):
     CONFIG_KWARGS = {
         "loop": "uvloop",
-        "http": "httptools",
+        "http": BoundedHttpProtocol,
         "lifespan": "on",
         "server_header": False,
         "timeout_keep_alive": 5,

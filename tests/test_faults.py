@@ -320,13 +320,6 @@ def closed_by_peer(sock: socket.socket) -> bool:
         sock.setblocking(True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="uvicorn (httptools) arms no timer before a request is complete: a connection "
-    "that sends nothing, dribbles its header or never finishes its body stays open for "
-    "ever (its keep-alive timeout starts only after a response)",
-)
 def test_slow_connections_are_closed(persistent_server):
     host, port = persistent_server.removeprefix("http://").split(":")
 
