@@ -26,8 +26,12 @@ def random_style(rng) -> drawings.Style:
     height = rng.uniform(0.15, 0.95)
     brush = float(np.exp(rng.uniform(np.log(3), np.log(40))))
     return drawings.Style(
-        canvas=280, height=height, brush=min(brush, height * 280 / 4),
-        x=rng.uniform(), y=rng.uniform(), transparent=bool(rng.random() < 0.5),
+        canvas=280,
+        height=height,
+        brush=min(brush, height * 280 / 4),
+        x=rng.uniform(),
+        y=rng.uniform(),
+        transparent=bool(rng.random() < 0.5),
     )
 
 
@@ -57,15 +61,23 @@ def main(argv=None):
         by_height.setdefault(min(int(style.height * 10), 9), []).append(drawn[i])
         by_brush.setdefault(int(style.brush // 10) * 10, []).append(drawn[i])
 
-    print(f"model {model.id}; {len(x_test)} test digits, seed {args.seed}, "
-          f"{time.time() - started:.0f} s")
+    print(
+        f"model {model.id}; {len(x_test)} test digits, seed {args.seed}, "
+        f"{time.time() - started:.0f} s"
+    )
     print(f"accuracy on the original digits: {original.mean():.2%}")
     print(f"accuracy on the same digits drawn on a canvas: {drawn.mean():.2%}")
     print(f"difference: {100 * (original.mean() - drawn.mean()):.2f} points (target: <= 1)")
-    print("by digit height (% of canvas): " + "  ".join(
-        f"{10 * k}-{10 * k + 10}%: {np.mean(v):.2%}" for k, v in sorted(by_height.items())))
-    print("by brush (px): " + "  ".join(
-        f"{k}-{k + 10}: {np.mean(v):.2%}" for k, v in sorted(by_brush.items())))
+    print(
+        "by digit height (% of canvas): "
+        + "  ".join(
+            f"{10 * k}-{10 * k + 10}%: {np.mean(v):.2%}" for k, v in sorted(by_height.items())
+        )
+    )
+    print(
+        "by brush (px): "
+        + "  ".join(f"{k}-{k + 10}: {np.mean(v):.2%}" for k, v in sorted(by_brush.items()))
+    )
 
 
 if __name__ == "__main__":

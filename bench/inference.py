@@ -39,8 +39,10 @@ def main(argv=None):
     batched = (time.perf_counter() - started) / 5000 * 1000
 
     print(f"model {model.id}, onnxruntime, 1 thread, {args.runs} runs")
-    print(f"batch 1:   median {np.median(ms):.3f} ms  p99 {np.percentile(ms, 99):.3f} ms "
-          "per digit (target: <= 1 ms)")
+    print(
+        f"batch 1:   median {np.median(ms):.3f} ms  p99 {np.percentile(ms, 99):.3f} ms "
+        "per digit (target: <= 1 ms)"
+    )
     print(f"batch 100: {batched:.3f} ms per digit")
 
 

@@ -14,13 +14,9 @@ Figures only, never a pass/fail test: they depend on the machine and on what els
 """
 
 import argparse
-import base64
-import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -29,20 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mnistdraw import api, data, drawings, preprocess  # noqa: E402
+from bench import servers  # noqa: E402
+from mnistdraw import api, drawings, preprocess  # noqa: E402
 
 TARGETS = {"in-process p50 (ms)": 2.0, "CGI median (s)": 0.5}
 
 
 def canvas_data_urls(count: int) -> list[bytes]:
     """The first `count` MNIST test digits, drawn on the page's canvas, as data URLs."""
-    images, _ = data.load("test")
-    urls = []
-    for digit in images[:count]:
-        out = io.BytesIO()
-        drawings.draw(digit, drawings.Style(transparent=True)).save(out, "PNG")
-        urls.append(b"data:image/png;base64," + base64.b64encode(out.getvalue()))
-    return urls
+    return [drawings.test_canvas(i) for i in range(count)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -96,36 +87,8 @@ def in_process(requests: int, digits: int = 200) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up in {timeout} s")
-
-
 def cgi(requests: int) -> dict:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "--cgi", "--bind", "127.0.0.1", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/index.html", proc)
+    with servers.running(*servers.CLASSIC) as (_, base):
         body = canvas_data_urls(1)[0]
         seconds = []
         for _ in range(requests + 1):  # the first one warms the page cache: not counted
@@ -141,9 +104,6 @@ def cgi(requests: int) -> dict:
             seconds.append(time.perf_counter() - started)
             assert status.startswith("200") and answer["digit"] == 7, (status, answer)
         return {"request_s": summary(seconds[1:], scale=1.0), "first_s": seconds[0]}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def verdict(value: float, target: float) -> str:

@@ -20,14 +20,11 @@ request failed (a non-2xx answer or a socket error), else 0.
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import io
 import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +41,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mnistdraw import data, drawings  # noqa: E402
+from bench import servers  # noqa: E402
+from mnistdraw import drawings  # noqa: E402
 
 API = "/cgi-bin/mnist.py"
 TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}
@@ -55,13 +53,7 @@ MiB = 1024 * 1024
 
 
 def canvas_data_urls(count: int) -> list[bytes]:
-    images, _ = data.load("test")
-    urls = []
-    for digit in images[:count]:
-        out = io.BytesIO()
-        drawings.draw(digit, drawings.Style(transparent=True)).save(out, "PNG")
-        urls.append(b"data:image/png;base64," + base64.b64encode(out.getvalue()))
-    return urls
+    return [drawings.test_canvas(i) for i in range(count)]
 
 
 def recognised(base: str, urls: list[bytes]) -> list[bytes]:
@@ -81,65 +73,17 @@ def recognised(base: str, urls: list[bytes]) -> list[bytes]:
 # ----------------------------------------------------------------- the servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up in {timeout} s")
-
-
 @contextlib.contextmanager
 def persistent_server(workers: int):
     """`python -m mnistdraw serve`: yields (base URL, the arbiter's psutil.Process)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnistdraw", "serve", "--port", str(port)]
-        + ["--workers", str(workers)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/api/health", proc)
+    with servers.running(*servers.persistent(workers)) as (proc, base):
         yield base, psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextlib.contextmanager
 def classic_server():
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "--cgi", "--bind", "127.0.0.1", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/index.html", proc)
+    with servers.running(*servers.CLASSIC) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def find_arbiter(base: str) -> psutil.Process | None:

@@ -2,7 +2,10 @@
 with a round brush of any width, at any size and place on a canvas of any size, on a white
 or transparent background. Tests and benchmarks use it to measure what the page will see."""
 
+import base64
+import io
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -74,3 +77,26 @@ def draw(digit: np.ndarray, style: Style) -> Image.Image:
         canvas.putalpha(ink)  # black ink, its coverage in alpha
         return canvas
     return Image.merge("RGB", [ink.point(lambda v: 255 - v)] * 3)  # black ink on white
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def data_url(image: Image.Image) -> bytes:
+    """The body the page posts: the canvas as a PNG data URL."""
+    return b"data:image/png;base64," + base64.b64encode(encode(image))
+
+
+@cache
+def test_digits() -> tuple[np.ndarray, np.ndarray]:
+    from . import data
+
+    return data.load("test")
+
+
+def test_canvas(index: int, **style) -> bytes:
+    """MNIST test digit number `index` drawn on the page's transparent canvas, as a data URL."""
+    return data_url(draw(test_digits()[0][index], Style(**{"transparent": True, **style})))

@@ -8,7 +8,6 @@
 """
 
 import base64
-import io
 import json
 import os
 import signal
@@ -19,27 +18,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from functools import cache
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import free_port, start, stop
 
-from mnistdraw import data, drawings
+from bench.servers import free_port, log_of, start, stop
+from mnistdraw import drawings
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "/cgi-bin/mnist.py"
 
 
-@cache
 def canvas_data_url(index: int = 0) -> bytes:
-    """A real test digit drawn on the page's transparent 280 px canvas, as the page posts it."""
-    images, _ = data.load("test")
-    image = drawings.draw(images[index], drawings.Style(transparent=True))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return b"data:image/png;base64," + base64.b64encode(out.getvalue())
+    return drawings.test_canvas(index)
 
 
 def post(base: str, body: bytes, timeout: float = 10.0) -> tuple[int, dict, dict]:
@@ -144,7 +136,7 @@ def test_cgi_answers_500_on_a_bad_model(classic_with_bad_model):
     assert answer["error"]["code"] == "internal" and "digit" not in answer
     assert "Traceback" not in json.dumps(answer)
     stop(proc)
-    log = proc.stderr.read()
+    log = log_of(proc)
     assert "ModelError" in log, log[-2000:]
 
 

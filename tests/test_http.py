@@ -33,10 +33,7 @@ def request(base, path, body=None, content_type="text/plain;charset=UTF-8", meth
     return status, headers, content
 
 
-def canvas_data_url(index, **style) -> bytes:
-    out = io.BytesIO()
-    drawings.draw(X_TEST[index], drawings.Style(transparent=True, **style)).save(out, "PNG")
-    return b"data:image/png;base64," + base64.b64encode(out.getvalue())
+canvas_data_url = drawings.test_canvas
 
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3, 4])
