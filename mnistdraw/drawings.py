@@ -10,6 +10,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw
 
+SKELETON_SCALE = 4
 _NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # P2..P9
 
 
@@ -46,12 +47,15 @@ class Style:
 
 def draw(digit: np.ndarray, style: Style) -> Image.Image:
     """An MNIST digit (uint8 28x28) drawn as a person would on a canvas."""
-    lines = skeleton(digit > 127)
-    ys, xs = np.nonzero(lines)
-    scale = style.height * style.canvas / max(np.ptp(ys) + 1, 1)
+    # centre lines found at 4x the resolution: smooth, not the staircase of a 28 px skeleton
+    grid = Image.fromarray(digit).resize((28 * SKELETON_SCALE,) * 2, Image.Resampling.BILINEAR)
+    ys, xs = np.nonzero(skeleton(np.asarray(grid) > 127))
+    # the inked height (centre lines plus the brush) is style.height of the canvas
+    lines_height = max(style.height * style.canvas - style.brush, 1.0)
+    scale = lines_height / ((np.ptp(ys) + 1) or 1)  # canvas px per grid cell
     width = (np.ptp(xs) + 1) * scale
     room_x = max(style.canvas - width - style.brush, 0)
-    room_y = max(style.canvas - style.height * style.canvas - style.brush, 0)
+    room_y = max(style.canvas - lines_height - style.brush, 0)
     origin_x = style.brush / 2 + style.x * room_x - xs.min() * scale
     origin_y = style.brush / 2 + style.y * room_y - ys.min() * scale
 

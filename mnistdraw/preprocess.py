@@ -27,6 +27,7 @@ BOX = 20  # MNIST's digit box
 FINE = 4 * BOX  # working size of the digit box for stroke-width corrections
 MNIST_CENTRE = 14.0  # mean centre of mass of MNIST training digits, in pixel indices
 STROKE_TARGET = 2.8 * FINE / BOX  # MNIST median stroke width, in FINE pixels
+THINNEST, THICKEST = 0.75, 1.6  # outside this band (x STROKE_TARGET) strokes are corrected
 MIN_CONTRAST = 0.2  # strongest ink below this (0-1) is faint noise, not a drawing
 NOISE_FLOOR = 0.3  # after contrast normalisation, ink below this is background
 MIN_EXTENT = 0.02  # ink whose box is below 2 % of the image's longer side is a speck
@@ -174,12 +175,12 @@ def normalise_strokes(fine: np.ndarray) -> np.ndarray:
     width = stroke_width(fine)
     if max(fine.shape) < 2.5 * width:
         raise blank("a dot or a blob is not a digit")
-    if width < 0.75 * STROKE_TARGET:
+    if width < THINNEST * STROKE_TARGET:
         steps = round((STROKE_TARGET - width) / 2)  # each 3x3 dilation adds 2 px of width
         fine = np.pad(fine, steps)
         for _ in range(steps):
             fine = _box_filter(fine, 3, np.maximum)
-    elif width > 1.6 * STROKE_TARGET:
+    elif width > THICKEST * STROKE_TARGET:
         fine = np.pad(fine, 1)  # beyond the box is background, so it erodes from outside too
         for _ in range(round((width - 1.3 * STROKE_TARGET) / 2)):
             thinner = _box_filter(fine, 3, np.minimum)
@@ -215,6 +216,10 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     top, bottom, left, right = box
     if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
         raise blank("a speck is not a digit")
+    # widen the box by the anti-aliased fringe around the strokes: it is part of the digit
+    margin = max(2, round(0.02 * max(bottom - top, right - left)))
+    top, left = max(top - margin, 0), max(left - margin, 0)
+    bottom, right = bottom + margin, right + margin
     crop = normalise_ink(ink[top:bottom, left:right], strongest)
     fine = normalise_strokes(_resize(crop, FINE))
     top, bottom, left, right = _bbox(fine > 0.05)
