@@ -124,7 +124,7 @@ def image_bytes(content_type: str, body: bytes) -> bytes:
 
 def to_png_data_url(pixels: np.ndarray) -> str:
     out = io.BytesIO()
-    Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L").save(out, "PNG")
+    Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L").save(out, "PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 

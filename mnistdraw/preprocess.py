@@ -93,17 +93,16 @@ def _has_transparency(image: Image.Image) -> bool:
 
 def _box_filter(a: np.ndarray, size: int, op) -> np.ndarray:
     """Grey dilation (op=np.maximum) or erosion (np.minimum) with a size x size square,
-    separable; the border is extended outwards."""
-    r = size // 2
-    h, w = a.shape
-    p = np.pad(a, ((r, r), (0, 0)), mode="edge")
-    a = p[:h]
-    for k in range(1, size):
-        a = op(a, p[k : k + h])
-    p = np.pad(a, ((0, 0), (r, r)), mode="edge")
-    a = p[:, :w]
-    for k in range(1, size):
-        a = op(a, p[:, k : k + w])
+    separable; beyond the border counts as the border pixel itself."""
+    for axis in (0, 1):
+        out = a.copy()
+        for k in range(1, size // 2 + 1):
+            ahead = [slice(None)] * 2
+            behind = [slice(None)] * 2
+            ahead[axis], behind[axis] = slice(k, None), slice(None, -k)
+            op(out[tuple(ahead)], a[tuple(behind)], out=out[tuple(ahead)])
+            op(out[tuple(behind)], a[tuple(ahead)], out=out[tuple(behind)])
+        a = out
     return a
 
 
@@ -111,7 +110,9 @@ def ink_map(image: Image.Image) -> np.ndarray:
     """Ink as float32 in [0, 1] (1 = full ink), at most WORK_SIDE on the longer side."""
     image = _reduce(image)
     if _has_transparency(image):
-        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
+        if "A" not in image.getbands():  # palette or "transparency" key: expand it first
+            image = image.convert("RGBA")
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255
         if alpha.min() < 0.99:  # a canvas that was never filled: the strokes are the alpha
             return alpha
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
