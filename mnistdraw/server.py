@@ -26,8 +26,8 @@ from .recognizer import ModelError, Recognizer
 PUBLIC_DIRS = ("css", "js")  # with index.html, all that a visitor may fetch
 SECURITY_HEADERS = {
     # No inline script or style, nothing from another host, no framing.
-    "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "content-security-policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",

@@ -147,3 +147,13 @@ def test_mnist_py_runs_through_its_shebang_without_an_activated_environment(tmp_
         env={"PATH": "/usr/bin:/bin"},
     )
     assert json.loads(done.stdout)["digit"] == Y_TEST[2], done.stderr
+
+
+def test_the_page_carries_security_headers(persistent_server):
+    for path in ("/", "/js/app.js", "/cgi-bin/mnist.py", "/nowhere"):
+        _, headers, _ = request(persistent_server, path)
+        policy = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
