@@ -130,10 +130,11 @@ def ink_map(image: Image.Image) -> np.ndarray:
 
 
 def strongest_ink(ink: np.ndarray) -> float:
-    """The strongest ink, as the largest 2x2 mean: a single hot pixel is not ink."""
+    """The strongest ink, as the largest mean of a 2x2 block: a single hot pixel is not ink."""
     if min(ink.shape) < 2:
         return float(ink.max())
-    return float(np.asarray(Image.fromarray(ink).reduce(2)).max())  # 2x2 means, in C
+    blocks = ink[:-1:2, :-1:2] + ink[1::2, :-1:2] + ink[:-1:2, 1::2] + ink[1::2, 1::2]
+    return float(blocks.max()) / 4
 
 
 def normalise_ink(ink: np.ndarray, strongest: float) -> np.ndarray:
