@@ -12,6 +12,7 @@ exec python3 "$0" "$@"
 import json
 import os
 import sys
+from http import HTTPStatus
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,7 +44,7 @@ def cgi(environ) -> None:
             {"Content-Type": environ.get("CONTENT_TYPE", "")},
             body,
         )
-    head = [f"Status: {answer.status} {api.REASONS.get(answer.status, '')}"]
+    head = [f"Status: {answer.status} {HTTPStatus(answer.status).phrase}"]
     head += [f"{name}: {value}" for name, value in answer.headers()]
     body = answer.body()
     head.append(f"Content-Length: {len(body)}")

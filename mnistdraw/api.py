@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from .preprocess import MAX_PIXELS, PreprocessError, preprocess
+from .preprocess import PreprocessError, preprocess, too_many_pixels
 from .recognizer import Recognizer
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a canvas is ~10 KB; a phone photo as JPEG a few MB
@@ -49,17 +49,6 @@ class Answer:
         if self.status == 405:
             headers.append(("Allow", "POST"))
         return headers
-
-
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    500: "Internal Server Error",
-}
 
 
 def error(status: int, code: str, message: str) -> Answer:
@@ -170,11 +159,8 @@ def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
     except PreprocessError as exc:
         return error(exc.status, exc.code, exc.message)
     except MemoryError:
-        return error(
-            413,
-            "image_too_large",
-            f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
-        )
+        exc = too_many_pixels()
+        return error(exc.status, exc.code, exc.message)
     except Exception:  # a bug must still answer JSON, and never show a traceback to a visitor
         log.exception("unexpected error while answering a recognition request")
         return error(500, "internal", "Something went wrong on the server. Please try again.")

@@ -47,6 +47,14 @@ def blank(reason: str) -> PreprocessError:
     return PreprocessError("blank", f"Nothing to recognise: {reason}. Draw a digit first.", 422)
 
 
+def too_many_pixels() -> PreprocessError:
+    return PreprocessError(
+        "image_too_large",
+        f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
+        413,
+    )
+
+
 def decode(blob: bytes) -> Image.Image:
     """Open and fully decode an image (first frame), refusing anything too big or broken."""
     try:
@@ -61,11 +69,7 @@ def decode(blob: bytes) -> Image.Image:
             if image.format == "JPEG":  # photos: honour the camera's orientation
                 image = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PreprocessError(
-            "image_too_large",
-            f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
-            413,
-        ) from exc
+        raise too_many_pixels() from exc
     except UnidentifiedImageError as exc:
         raise PreprocessError(
             "not_an_image", "This is not a PNG, JPEG, WebP or GIF image.", 400

@@ -1,7 +1,6 @@
 """Load the ONNX model once and turn 28x28 images into ten probabilities."""
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -50,11 +49,8 @@ class Recognizer:
                 "expected [N, 28, 28, 1] and [N, 10]"
             )
         self.input_name = inputs[0].name
-        self.path = path
         self.sha256 = hashlib.sha256(blob).hexdigest()
         self.id = f"{path.stem}@{self.sha256[:12]}"
-        card_path = path.with_suffix(".json")
-        self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.

@@ -4,7 +4,6 @@ Each worker loads the model once and answers POST /cgi-bin/mnist.py exactly as t
 does (both call mnistdraw.api.handle). Only the page's public files are served: an allow list,
 not the repository folder. Slow clients cost an asyncio task, not a worker."""
 
-import logging
 import os
 import sys
 from contextlib import asynccontextmanager
@@ -38,8 +37,6 @@ SECURITY_HEADERS = {
 REQUEST_TIMEOUT = 10.0  # seconds for a whole request (headers and body) to arrive
 MAX_HEADER_BYTES = 64 * 1024  # request line and headers together
 
-log = logging.getLogger("mnistdraw")
-
 
 async def recognise(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
@@ -56,6 +53,10 @@ async def recognise(request: Request) -> Response:
             return Response(status_code=400)
         # The work is ~1 ms of CPU: doing it on the event loop beats a thread hop.
         answer = api.handle(request.method, request.headers, bytes(body))
+    return respond(answer)
+
+
+def respond(answer: api.Answer) -> Response:
     return Response(answer.body(), answer.status, dict(answer.headers()))
 
 
@@ -73,8 +74,7 @@ async def openapi(request: Request) -> Response:
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    answer = api.error(exc.status_code, code, exc.detail)
-    return Response(answer.body(), answer.status, dict(answer.headers()))
+    return respond(api.error(exc.status_code, code, exc.detail))
 
 
 class SecurityHeaders:

@@ -84,11 +84,6 @@ def train_member(x_train, y_train, *, epochs, batch_size, seed, lr, name, verbos
     return model
 
 
-def export_onnx(model, path: Path):
-    """Export with a dynamic batch dimension; the input is [N, 28, 28, 1] float32."""
-    model.export(str(path), format="onnx", verbose=False)
-
-
 def train(
     out_dir: Path = MODELS_DIR,
     name: str = DEFAULT_MODEL_NAME,
@@ -133,7 +128,7 @@ def train(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{name}.onnx"
-    export_onnx(model, onnx_path)
+    model.export(str(onnx_path), format="onnx", verbose=False)  # batch dimension stays dynamic
     result = evaluate(onnx_path, report_dir=None, quiet=True)
     card = {
         "name": name,

@@ -13,17 +13,12 @@ from mnistdraw import api, data, drawings
 X_TEST, Y_TEST = data.load("test")
 
 
-def png(image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+png = drawings.encode
 
 
 def encoded(fmt: str) -> bytes:
-    out = io.BytesIO()
     image = drawings.draw(X_TEST[1], drawings.Style())
-    (image.convert("P") if fmt == "GIF" else image).save(out, fmt)
-    return out.getvalue()
+    return drawings.encode(image.convert("P") if fmt == "GIF" else image, fmt)
 
 
 CANVAS = png(drawings.draw(X_TEST[1], drawings.Style(transparent=True)))

@@ -396,10 +396,7 @@ def make_seeds() -> None:
         style = drawings.Style(canvas=size, transparent=transparent, brush=brush or size / 17)
         return drawings.draw(images[index], style)
 
-    def encoded(image, fmt, **options):
-        out = io.BytesIO()
-        image.save(out, fmt, **options)
-        return out.getvalue()
+    encoded = drawings.encode
 
     page = canvas(0, 280, True, 16)  # exactly what the page posts (a 7)
     small = canvas(1, 48, False)  # black ink on white

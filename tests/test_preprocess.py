@@ -1,8 +1,6 @@
 """Preprocessing on drawings the tests render themselves: whatever the canvas, brush, size,
 place or background, the model gets a digit boxed to 20 px and centred by mass, as in MNIST."""
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
@@ -14,10 +12,7 @@ from mnistdraw.recognizer import Recognizer
 X_TEST, Y_TEST = data.load("test")
 
 
-def encode(image: Image.Image, fmt="PNG", **options) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
+encode = drawings.encode
 
 
 def assert_mnist_like(pixels):
