@@ -4,20 +4,58 @@ export it to ONNX and write its model card."""
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shlex
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from . import DEFAULT_MODEL_NAME, MODELS_DIR, data
+from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings
+from .preprocess import PreprocessError, to_mnist
 
 # Two members of 20 epochs: ~45 min on 2 CPU cores, ~0.6 ms per digit in onnxruntime.
 DEFAULTS = {"epochs": 20, "batch_size": 128, "seed": 20261121, "members": 2, "lr": 2e-3}
+DRAWN_SHARE = 0.5  # of the training examples, shown re-drawn as canvas strokes
+
+
+def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
+    """A training digit (uint8 28x28) drawn again as the page's canvas would hold it, with a
+    random brush, size and place, then preprocessed as the server does: float32 28x28.
+    A canvas stroke has one width from end to end; a scanned pen stroke does not."""
+    rng = np.random.default_rng(seed)
+    height = rng.uniform(0.3, 0.95)
+    relative_brush = np.exp(rng.uniform(np.log(0.01), np.log(0.25)))  # of the digit height
+    style = drawings.Style(
+        canvas=140,  # small, so 60,000 drawings take minutes; preprocessing removes the size
+        height=height,
+        brush=relative_brush * height * 140,
+        x=rng.uniform(),
+        y=rng.uniform(),
+        transparent=bool(rng.random() < 0.5),
+    )
+    try:
+        return to_mnist(drawings.draw(digit, style))
+    except PreprocessError:  # a short stroke drawn thick can read as a dot: keep the scan
+        return digit.astype(np.float32) / 255
+
+
+def _redraw(args):
+    return redraw(*args)
+
+
+def redrawn(x_train: np.ndarray, seed: int) -> np.ndarray:
+    """Every training digit re-drawn once (see redraw), in parallel on all cores."""
+    seeds = np.random.SeedSequence(seed).generate_state(len(x_train))
+    # spawn, not fork: TensorFlow's threads do not survive a fork
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
+        digits = pool.map(_redraw, zip(x_train, seeds.tolist(), strict=True), chunksize=256)
+    return np.stack(digits)[..., None]
 
 
 def _augmenter(seed):
@@ -33,7 +71,10 @@ def _augmenter(seed):
         ]
     )
 
-    def augment(images, labels):
+    def augment(scanned, drawn, labels):
+        # Half of the examples as drawn on a canvas, half as scanned, chosen per batch anew.
+        pick = tf.random.uniform([tf.shape(scanned)[0], 1, 1, 1]) < DRAWN_SHARE
+        images = tf.where(pick, drawn, scanned)
         # Thicker or thinner strokes: blend each image with its 3x3 grey dilation or erosion
         # by a random amount in [-1, 1] (negative thins, positive thickens).
         amount = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], -1.0, 1.0)
@@ -47,6 +88,40 @@ def _augmenter(seed):
     return augment
 
 
+def quantize(float_path: Path, out_path: Path, calibration: np.ndarray) -> None:
+    """Static int8 quantization (per-channel weights, activations calibrated by min/max on
+    real inputs): ~2.5x faster on a CPU at the same accuracy. Weights use 7 bits, because
+    8-bit weights can saturate on x86 CPUs without VNNI and change answers there."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Batches(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(np.array_split(calibration, max(1, len(calibration) // 100)))
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {"image": batch}
+
+    prepared = float_path.with_suffix(".prepared.onnx")
+    quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+    quantize_static(
+        str(prepared),
+        str(out_path),
+        Batches(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        reduce_range=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+
+
 def _versions():
     names = ["tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"]
     found = {}
@@ -57,7 +132,7 @@ def _versions():
     return found
 
 
-def train_member(x_train, y_train, *, epochs, batch_size, seed, lr, name, verbose):
+def train_member(x_train, x_drawn, y_train, *, epochs, batch_size, seed, lr, name, verbose):
     import keras
     import tensorflow as tf
 
@@ -74,7 +149,9 @@ def train_member(x_train, y_train, *, epochs, batch_size, seed, lr, name, verbos
         metrics=["accuracy"],
     )
     ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, 10)))
+        tf.data.Dataset.from_tensor_slices(
+            (x_train, x_drawn, keras.utils.to_categorical(y_train, 10))
+        )
         .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
         .map(_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -106,6 +183,8 @@ def train(
     x_train, y_train = data.load("train")
     if subset:
         x_train, y_train = x_train[:subset], y_train[:subset]
+    print(f"re-drawing {len(x_train)} training digits as canvas strokes", flush=True)
+    x_drawn = redrawn(x_train, seed)
     x_train = (x_train.astype("float32") / 255.0)[..., None]
     verbose = 1 if sys.stdout.isatty() else 2
     trained = []
@@ -114,6 +193,7 @@ def train(
         trained.append(
             train_member(
                 x_train,
+                x_drawn,
                 y_train,
                 epochs=epochs,
                 batch_size=batch_size,
@@ -128,7 +208,14 @@ def train(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{name}.onnx"
-    model.export(str(onnx_path), format="onnx", verbose=False)  # batch dimension stays dynamic
+    # calibrated on what the server will see: scanned and re-drawn training digits alike
+    picked = np.random.default_rng(seed).choice(len(x_train), min(500, len(x_train)), False)
+    calibration = np.concatenate([x_train[picked], x_drawn[picked]])
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / "float.onnx"
+        model.export(str(float_path), format="onnx", verbose=False)  # batch stays dynamic
+        float_accuracy = evaluate(float_path, report_dir=None, quiet=True)["accuracy"]
+        quantize(float_path, onnx_path, calibration)
     result = evaluate(onnx_path, report_dir=None, quiet=True)
     card = {
         "name": name,
@@ -141,7 +228,11 @@ def train(
             "dropout 0.4, softmax)" + (", probabilities averaged" if members > 1 else "")
         ),
         "parameters": int(model.count_params()),
+        "quantization": "int8 static (onnxruntime QDQ), per-channel 7-bit weights, "
+        f"uint8 activations calibrated on {len(calibration)} scanned and re-drawn "
+        "training digits",
         "test_accuracy": result["accuracy"],
+        "test_accuracy_before_quantization": float_accuracy,
         "test_accuracy_per_class": result["per_class"],
         "test_errors": result["errors"],
         "training": {
@@ -154,7 +245,9 @@ def train(
             "learning_rate": f"{lr} Adam, cosine decay to 1%",
             "label_smoothing": 0.05,
             "train_digits": len(x_train),
-            "augmentation": "stroke thickness (3x3 grey dilation/erosion blend, -1..1), "
+            "augmentation": f"{DRAWN_SHARE:.0%} of examples re-drawn as canvas strokes "
+            "(mnistdraw.train.redraw) and preprocessed as served; "
+            "stroke thickness (3x3 grey dilation/erosion blend, -1..1), "
             "rotation +-12 deg, zoom +-15 %, shift +-12 %",
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         },

@@ -41,23 +41,40 @@ def test_the_card_says_how_the_model_was_made(short_run):
     assert {"tensorflow-cpu", "keras", "tf2onnx", "onnxruntime", "numpy"} <= set(card["versions"])
 
 
-def test_onnx_equals_keras_on_real_test_digits(short_run):
-    model, _, onnx_path = short_run
+def test_the_quantized_onnx_model_answers_as_keras_does(short_run):
+    model, card, onnx_path = short_run
     x_test, _ = data.load("test")
     digits = (x_test[:500] / 255.0).astype(np.float32)[..., None]
     keras_scores = model.predict(digits, verbose=0)
     onnx_scores = Recognizer(onnx_path).predict(digits)
     assert onnx_scores.shape == (500, 10)
-    assert np.abs(onnx_scores - keras_scores).max() < 1e-4
+    # int8 moves scores a little, answers hardly ever
+    assert (onnx_scores.argmax(1) == keras_scores.argmax(1)).mean() >= 0.99
+    assert np.abs(onnx_scores - keras_scores).mean() < 0.01
+    assert abs(card["test_accuracy"] - card["test_accuracy_before_quantization"]) < 0.005
 
 
-def test_the_onnx_graph_holds_inference_operations_only(short_run):
+def test_the_onnx_graph_holds_quantized_inference_operations_only(short_run):
     import onnx
 
     _, _, onnx_path = short_run
     ops = {node.op_type for node in onnx.load(onnx_path).graph.node}
-    assert "Conv" in ops and "Softmax" in ops
+    assert {"Conv", "Softmax", "QuantizeLinear", "DequantizeLinear"} <= ops
     assert not ops & {"RandomUniform", "RandomNormal", "Dropout", "GridSample", "Resize"}
+
+
+def test_training_digits_are_re_drawn_as_canvas_strokes():
+    from mnistdraw.train import redraw
+
+    x_train, _ = data.load("train")
+    for i, digit in enumerate(x_train[:20]):
+        drawn = redraw(digit, seed=i)
+        assert drawn.shape == (28, 28) and drawn.dtype == np.float32
+        assert 0 <= drawn.min() and drawn.max() == 1
+        assert not np.allclose(drawn, digit / 255, atol=0.1)  # really drawn again
+        ys, xs = np.nonzero(drawn > 0.05)
+        assert np.ptp(ys) < 21 and np.ptp(xs) < 21  # boxed as MNIST is
+    assert np.array_equal(redraw(x_train[0], seed=7), redraw(x_train[0], seed=7))
 
 
 def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
