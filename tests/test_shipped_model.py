@@ -30,8 +30,11 @@ def test_at_least_99_60_percent_on_the_10000_test_digits(result):
 def test_the_card_matches_the_file_and_its_accuracy(result):
     card = json.loads(SHIPPED.with_suffix(".json").read_text())
     assert card["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-    assert card["test_accuracy"] == result["accuracy"]
-    assert card["test_accuracy_per_class"] == result["per_class"]
+    # int8 kernels differ between CPUs (VNNI, AVX-512, AVX2, NEON): a digit on the edge may
+    # flip on another machine, so the card's figures must hold within 3 digits of 10,000.
+    assert abs(card["test_accuracy"] - result["accuracy"]) <= 0.0003
+    for digit, accuracy in result["per_class"].items():
+        assert abs(card["test_accuracy_per_class"][digit] - accuracy) <= 0.003
     assert card["training"]["command"] == "python -m mnistdraw train"
 
 
