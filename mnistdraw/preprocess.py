@@ -116,9 +116,9 @@ def ink_map(image: Image.Image) -> np.ndarray:
     if _has_transparency(image):
         if "A" not in image.getbands():  # palette or "transparency" key: expand it first
             image = image.convert("RGBA")
-        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255
-        if alpha.min() < 0.99:  # a canvas that was never filled: the strokes are the alpha
-            return alpha
+        alpha = np.asarray(image.getchannel("A"))
+        if alpha.min() < 253:  # a canvas that was never filled: the strokes are the alpha
+            return alpha * np.float32(1 / 255)
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
     # The background, ink removed: a grey closing at 1/16 scale lifts dark strokes out and
     # follows smooth changes of light across a photographed page.

@@ -36,10 +36,6 @@ SECURITY_HEADERS = {
 
 REQUEST_TIMEOUT = 10.0  # seconds for a whole request (headers and body) to arrive
 MAX_HEADER_BYTES = 64 * 1024  # request line and headers together
-# After this many requests a keep-alive connection is closed (as nginx's keepalive_requests):
-# the client reconnects, and the worker with the least to do accepts it. Without it, whichever
-# worker happened to accept a burst of connections keeps them all (14 of 16 were seen).
-REQUESTS_PER_CONNECTION = 20
 
 
 async def recognise(request: Request) -> Response:
@@ -127,16 +123,14 @@ def create_app() -> Starlette:
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the bounds it lacks: a request must arrive whole
-    within REQUEST_TIMEOUT of its first byte (or of the connection, if it sends nothing), its
-    headers may not exceed MAX_HEADER_BYTES, and a connection serves at most
-    REQUESTS_PER_CONNECTION requests. Slow or endless clients are cut off."""
+    """uvicorn's httptools protocol with the two bounds it lacks: a request must arrive whole
+    within REQUEST_TIMEOUT of its first byte (or of the connection, if it sends nothing), and
+    its headers may not exceed MAX_HEADER_BYTES. Slow or endless clients are cut off."""
 
     def connection_made(self, transport):
         super().connection_made(transport)
         self.deadline = None
         self.header_bytes = 0
-        self.requests = 0
         self.arm_deadline()
 
     def arm_deadline(self):
@@ -176,12 +170,6 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.count_header_bytes(len(name) + len(value))
         super().on_header(name, value)
 
-    def on_headers_complete(self):
-        super().on_headers_complete()
-        self.requests += 1
-        if self.requests >= REQUESTS_PER_CONNECTION:
-            self.cycle.keep_alive = False  # answered with "connection: close", then closed
-
     def on_message_complete(self):
         self.cancel_deadline()
         super().on_message_complete()
@@ -197,6 +185,7 @@ class Worker(UvicornWorker):
         "http": BoundedHttpProtocol,
         "lifespan": "on",
         "server_header": False,
+        "access_log": False,  # gunicorn's accesslog is off: skip building a record per request
         "timeout_keep_alive": 5,
     }
 

@@ -120,26 +120,6 @@ def test_persistent_server_health_and_openapi(persistent_server):
     assert "post" in spec["paths"]["/cgi-bin/mnist.py"]
 
 
-def test_a_keep_alive_connection_is_recycled_after_its_share_of_requests(persistent_server):
-    """So that the workers share the load evenly: see server.REQUESTS_PER_CONNECTION."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    from mnistdraw.server import REQUESTS_PER_CONNECTION
-
-    url = urlsplit(persistent_server)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    for n in range(1, REQUESTS_PER_CONNECTION + 1):
-        connection.request("GET", "/api/health")
-        response = connection.getresponse()
-        assert response.status == 200 and json.loads(response.read())["status"] == "ok"
-        expected = "close" if n == REQUESTS_PER_CONNECTION else None
-        assert response.getheader("connection") == expected, n
-    connection.request("GET", "/api/health")  # http.client reconnects, as browsers do
-    assert connection.getresponse().status == 200
-    connection.close()
-
-
 def test_mnist_py_is_a_command_line_tool(tmp_path):
     good, blank = tmp_path / "seven.png", tmp_path / "blank.png"
     good.write_bytes(base64.b64decode(canvas_data_url(0).split(b",", 1)[1]))

@@ -70,7 +70,7 @@ def test_training_digits_are_re_drawn_as_canvas_strokes():
     for i, digit in enumerate(x_train[:20]):
         drawn = redraw(digit, seed=i)
         assert drawn.shape == (28, 28) and drawn.dtype == np.float32
-        assert 0 <= drawn.min() and drawn.max() == 1
+        assert drawn.min() >= 0 and drawn.max() == 1
         assert not np.allclose(drawn, digit / 255, atol=0.1)  # really drawn again
         ys, xs = np.nonzero(drawn > 0.05)
         assert np.ptp(ys) < 21 and np.ptp(xs) < 21  # boxed as MNIST is
