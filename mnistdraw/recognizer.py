@@ -56,4 +56,6 @@ class Recognizer:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
         Returns float32 [N, 10] probabilities."""
         batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        return self.session.run(None, {self.input_name: batch})[0]
+        scores = self.session.run(None, {self.input_name: batch})[0]
+        # an int8 model's softmax comes out in steps of 1/256 that need not sum to exactly 1
+        return scores / scores.sum(axis=1, keepdims=True)
