@@ -31,10 +31,11 @@ def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     height = rng.uniform(0.3, 0.95)
     relative_brush = np.exp(rng.uniform(np.log(0.01), np.log(0.25)))  # of the digit height
+    canvas = 140  # small, so 60,000 drawings take minutes; preprocessing removes the size
     style = drawings.Style(
-        canvas=140,  # small, so 60,000 drawings take minutes; preprocessing removes the size
+        canvas=canvas,
         height=height,
-        brush=relative_brush * height * 140,
+        brush=relative_brush * height * canvas,
         x=rng.uniform(),
         y=rng.uniform(),
         transparent=bool(rng.random() < 0.5),
@@ -45,16 +46,12 @@ def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
         return digit.astype(np.float32) / 255
 
 
-def _redraw(args):
-    return redraw(*args)
-
-
 def redrawn(x_train: np.ndarray, seed: int) -> np.ndarray:
     """Every training digit re-drawn once (see redraw), in parallel on all cores."""
     seeds = np.random.SeedSequence(seed).generate_state(len(x_train))
     # spawn, not fork: TensorFlow's threads do not survive a fork
     with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
-        digits = pool.map(_redraw, zip(x_train, seeds.tolist(), strict=True), chunksize=256)
+        digits = pool.starmap(redraw, zip(x_train, seeds.tolist(), strict=True), chunksize=256)
     return np.stack(digits)[..., None]
 
 
