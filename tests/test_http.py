@@ -4,6 +4,7 @@ persistent server, each started as a subprocess by the fixtures in conftest.py."
 import base64
 import io
 import json
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -118,6 +119,38 @@ def test_persistent_server_health_and_openapi(persistent_server):
     spec = json.loads(content)
     assert status == 200 and spec["openapi"].startswith("3.")
     assert "post" in spec["paths"]["/cgi-bin/mnist.py"]
+
+
+def test_pipelined_requests_get_whole_answers_in_order(persistent_server):
+    """The server sends each answer's head and body in one write (server.CoalescedWrites):
+    three requests in one packet still get three whole answers, in order."""
+    host, port = persistent_server.removeprefix("http://").split(":")
+    digit = canvas_data_url(0)
+    requests = (
+        f"POST /cgi-bin/mnist.py HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(digit)}\r\n\r\n".encode()
+        + digit
+        + b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        + b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(requests)
+        stream = sock.makefile("rb")
+        answers = []
+        for method in ("POST", "GET", "HEAD"):
+            status = int(stream.readline().split()[1])
+            headers = {}
+            while (line := stream.readline()) != b"\r\n":
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            length = 0 if method == "HEAD" else int(headers["content-length"])
+            answers.append((status, stream.read(length)))
+        assert stream.read() == b""  # nothing more: the server closed as asked
+    (s1, digit_answer), (s2, health), (s3, page) = answers
+    assert (s1, s2, s3) == (200, 200, 200)
+    assert json.loads(digit_answer)["digit"] == Y_TEST[0]
+    assert json.loads(health)["status"] == "ok"
+    assert page == b""
 
 
 def test_mnist_py_is_a_command_line_tool(tmp_path):
