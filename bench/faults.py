@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 from load import (
-    canvas_data_urls,
     find_arbiter,
+    page_bodies,
     persistent_server,
     recognised,
     run_python,
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     duration = args.every * (args.kills + 1)
 
     def run(base, arbiter):
-        bodies = recognised(base, canvas_data_urls(20))
+        bodies = recognised(base, page_bodies(20))
         events, kills = [], []
         started = time.monotonic()
         thread = threading.Thread(

@@ -2,10 +2,11 @@
 
     python bench/latency.py [--requests 2000] [--cgi-requests 20] [--no-cgi] [--json FILE]
 
-In process: real MNIST test digits drawn as the page draws them (a transparent 280 px canvas,
-PNG, data URL) go through `mnistdraw.api.handle`, the function that both servers call; the
-time per request is measured from the data URL to the answer, after a warm-up, and split into
-its stages (decode + preprocessing, the model, the whole answer).
+In process: real MNIST test digits drawn on a transparent 280 px canvas and encoded as the page
+sends them, by chromium's canvas.toDataURL (bench/canvases.py), go through
+`mnistdraw.api.handle`, the function that both servers call; the time per request is measured
+from the data URL to the answer, after a warm-up, and split into its stages (decode +
+preprocessing, the model, the whole answer).
 
 CGI: `python -m http.server --cgi` on a free loopback port, and sequential POSTs of a canvas
 data URL to /cgi-bin/mnist.py, each a new Python process that loads the model.
@@ -26,14 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import servers  # noqa: E402
-from mnistdraw import api, drawings, preprocess  # noqa: E402
+from bench.canvases import page_bodies  # noqa: E402
+from mnistdraw import api, preprocess  # noqa: E402
 
 TARGETS = {"in-process p50 (ms)": 2.0, "CGI median (s)": 0.5}
-
-
-def canvas_data_urls(count: int) -> list[bytes]:
-    """The first `count` MNIST test digits, drawn on the page's canvas, as data URLs."""
-    return [drawings.test_canvas(i) for i in range(count)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -53,7 +50,7 @@ def summary(seconds: list[float], scale: float = 1000.0) -> dict:
 
 
 def in_process(requests: int, digits: int = 200) -> dict:
-    urls = canvas_data_urls(digits)
+    urls = page_bodies(digits)
     headers = {"Content-Type": "text/plain;charset=UTF-8"}  # what the page's fetch sends
     model = api.recognizer()
     refused = {}
@@ -89,7 +86,7 @@ def in_process(requests: int, digits: int = 200) -> dict:
 
 def cgi(requests: int) -> dict:
     with servers.running(*servers.CLASSIC) as (_, base):
-        body = canvas_data_urls(1)[0]
+        body = page_bodies(1)[0]
         seconds = []
         for _ in range(requests + 1):  # the first one warms the page cache: not counted
             req = urllib.request.Request(

@@ -7,7 +7,8 @@
 
 Without --url it starts `python -m mnistdraw serve --workers 2` on a free loopback port. The
 requests are what the page sends: POST /cgi-bin/mnist.py with the data URL of a 280 px canvas
-(real MNIST test digits drawn as a person would; they rotate). The load comes from Debian's
+(real MNIST test digits drawn as a person would, encoded by chromium as the page's canvas
+encodes them: bench/canvases.py; they rotate). The load comes from Debian's
 `wrk` (`apt-get install -y wrk`) with a Lua script, or, when wrk is missing or with
 --engine python, from an asyncio generator in this file (keep-alive connections, like wrk).
 CPU% and RSS of the server's worker processes are sampled every second with psutil.
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import servers  # noqa: E402
-from mnistdraw import drawings  # noqa: E402
+from bench.canvases import page_bodies  # noqa: E402
 
 API = "/cgi-bin/mnist.py"
 TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}
@@ -50,10 +51,6 @@ MiB = 1024 * 1024
 
 
 # ----------------------------------------------------------------- what to send
-
-
-def canvas_data_urls(count: int) -> list[bytes]:
-    return [drawings.test_canvas(i) for i in range(count)]
 
 
 def recognised(base: str, urls: list[bytes]) -> list[bytes]:
@@ -110,11 +107,15 @@ def find_arbiter(base: str) -> psutil.Process | None:
 
 
 class Sampler:
-    """Every `interval` s: CPU% (over the interval) and RSS of each worker of an arbiter."""
+    """Every `interval` s: CPU% (over the interval) and RSS of each worker of an arbiter; in
+    the first sample also its client connections, which show how the load generator's
+    connections were shared out between the workers (each keeps the ones it accepted). They
+    are counted once: reading them costs the server's CPU."""
 
-    def __init__(self, arbiter: psutil.Process | None, interval: float = 1.0):
-        self.arbiter, self.interval = arbiter, interval
-        self.samples: list[dict] = []  # {"t": s, "workers": {pid: {"cpu": %, "rss": bytes}}}
+    def __init__(self, arbiter: psutil.Process | None, port: int, interval: float = 1.0):
+        self.arbiter, self.port, self.interval = arbiter, port, interval
+        # {"t": s, "workers": {pid: {"cpu": %, "rss": bytes[, "connections": n]}}}
+        self.samples: list[dict] = []
         self._known: dict[int, psutil.Process] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -133,7 +134,7 @@ class Sampler:
                 self._known[child.pid] = child
         return [self._known[c.pid] for c in children]
 
-    def sample(self) -> dict:
+    def sample(self, connections: bool = False) -> dict:
         workers = {}
         for process in self.workers():
             with contextlib.suppress(psutil.Error):
@@ -141,6 +142,11 @@ class Sampler:
                     "cpu": process.cpu_percent(None),
                     "rss": process.memory_info().rss,
                 }
+                if connections:
+                    workers[process.pid]["connections"] = sum(
+                        c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port
+                        for c in process.net_connections(kind="tcp")
+                    )
         return {"t": round(time.monotonic() - self.started, 2), "workers": workers}
 
     def start(self):
@@ -151,7 +157,7 @@ class Sampler:
 
     def _run(self):
         while not self._stop.wait(self.interval):
-            self.samples.append(self.sample())
+            self.samples.append(self.sample(connections=not self.samples))
 
     def stop(self):
         self._stop.set()
@@ -164,6 +170,7 @@ def describe_sample(sample: dict | None) -> str:
         return "n/a"
     return ", ".join(
         f"pid {pid}: {w['cpu']:5.1f}% {w['rss'] / MiB:6.1f} MiB"
+        + (f", {w['connections']} connections" if "connections" in w else "")
         for pid, w in sorted(sample["workers"].items())
     )
 
@@ -447,7 +454,7 @@ def main(argv=None) -> int:
     results = {"cpus": os.cpu_count(), "load_before": load_before, "mode": vars(args).copy()}
     results["mode"]["json"] = str(args.json) if args.json else None
     results["mode"]["engine"] = engine
-    urls = canvas_data_urls(args.digits)
+    urls = page_bodies(args.digits)
 
     with contextlib.ExitStack() as stack:
         if args.url:
@@ -457,7 +464,7 @@ def main(argv=None) -> int:
         bodies = recognised(base, urls)
         if args.warmup > 0:
             run_load(engine, base, bodies, args.connections, args.warmup)
-        sampler = Sampler(arbiter)
+        sampler = Sampler(arbiter, urlsplit(base).port)
         idle = sampler.sample()
         sampler.start()
         r = run_load(engine, base, bodies, args.connections, args.duration)
@@ -470,7 +477,7 @@ def main(argv=None) -> int:
             f"{r['seconds']:.0f} s, POST of {len(bodies)} canvas data URLs in turn",
             r,
         )
-        print("workers (CPU% over 1 s, RSS):")
+        print("workers (CPU% over 1 s, RSS; client connections at the start):")
         print(f"  idle before:  {describe_sample(idle)}")
         print(f"  load start:   {describe_sample(samples[0] if samples else None)}")
         if args.soak and samples:
