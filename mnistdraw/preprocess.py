@@ -146,6 +146,14 @@ def normalise_ink(ink: np.ndarray, strongest: float) -> np.ndarray:
     return np.clip((ink / strongest - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0, 1, dtype=np.float32)
 
 
+def _pad(a: np.ndarray, n: int) -> np.ndarray:
+    """`a` inside a border of n zeros: np.pad's constant mode without its ~10 us of overhead."""
+    h, w = a.shape
+    out = np.zeros((h + 2 * n, w + 2 * n), a.dtype)
+    out[n : n + h, n : n + w] = a
+    return out
+
+
 def _bbox(mask: np.ndarray):
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
@@ -165,7 +173,7 @@ def _resize(a: np.ndarray, longer_side: int) -> np.ndarray:
 def stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: twice the area over the perimeter of the inked shape
     (exact for long strokes; a round dot gives its radius)."""
-    solid = np.pad(ink > 0.5, 1)  # beyond the box is background: its edges are perimeter
+    solid = _pad(ink > 0.5, 1)  # beyond the box is background: its edges are perimeter
     inner = solid.copy()
     inner[1:] &= solid[:-1]
     inner[:-1] &= solid[1:]
@@ -183,11 +191,11 @@ def normalise_strokes(fine: np.ndarray) -> np.ndarray:
         raise blank("a dot or a blob is not a digit")
     if width < THINNEST * STROKE_TARGET:
         steps = round((STROKE_TARGET - width) / 2)  # each 3x3 dilation adds 2 px of width
-        fine = np.pad(fine, steps)
+        fine = _pad(fine, steps)
         for _ in range(steps):
             fine = _box_filter(fine, 3, np.maximum)
     elif width > THICKEST * STROKE_TARGET:
-        fine = np.pad(fine, 1)  # beyond the box is background, so it erodes from outside too
+        fine = _pad(fine, 1)  # beyond the box is background, so it erodes from outside too
         for _ in range(round((width - 1.3 * STROKE_TARGET) / 2)):
             thinner = _box_filter(fine, 3, np.minimum)
             if thinner.max() <= 0.5:  # never erode a stroke away
@@ -202,8 +210,8 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     mass = digit.sum()
     cy = (digit.sum(axis=1) * np.arange(h)).sum() / mass
     cx = (digit.sum(axis=0) * np.arange(w)).sum() / mass
-    top = int(np.clip(round(MNIST_CENTRE - cy), 0, 28 - h))
-    left = int(np.clip(round(MNIST_CENTRE - cx), 0, 28 - w))
+    top = min(max(round(MNIST_CENTRE - cy), 0), 28 - h)
+    left = min(max(round(MNIST_CENTRE - cx), 0), 28 - w)
     out = np.zeros((28, 28), dtype=np.float32)
     out[top : top + h, left : left + w] = digit
     return out
