@@ -46,7 +46,8 @@ from bench import servers  # noqa: E402
 from bench.canvases import page_bodies  # noqa: E402
 
 API = "/cgi-bin/mnist.py"
-TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}
+TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}  # issue 3's, at TARGET_CONNECTIONS
+TARGET_CONNECTIONS = 16
 MiB = 1024 * 1024
 
 
@@ -412,13 +413,16 @@ def print_load(title: str, r: dict) -> None:
         print(f"  errors: {r['error_kinds']}")
 
 
-def print_targets(r: dict) -> dict:
-    checks = {
-        f"requests/s >= {TARGETS['requests_per_s']:.0f}": r["requests_per_s"]
-        >= TARGETS["requests_per_s"],
-        f"p99 <= {TARGETS['p99_ms']:.0f} ms": r["p99_ms"] <= TARGETS["p99_ms"],
-        "no errors": r["non_2xx"] + r["socket_errors"] == 0,
-    }
+def print_targets(r: dict, connections: int) -> dict:
+    """Throughput and p99 are targets at TARGET_CONNECTIONS only; no errors, at any load."""
+    checks = {"no errors": r["non_2xx"] + r["socket_errors"] == 0}
+    if connections == TARGET_CONNECTIONS:
+        checks = {
+            f"requests/s >= {TARGETS['requests_per_s']:.0f}": r["requests_per_s"]
+            >= TARGETS["requests_per_s"],
+            f"p99 <= {TARGETS['p99_ms']:.0f} ms": r["p99_ms"] <= TARGETS["p99_ms"],
+            **checks,
+        }
     print("targets: " + "; ".join(f"{k}: {'ok' if v else 'MISSED'}" for k, v in checks.items()))
     return checks
 
@@ -485,7 +489,7 @@ def main(argv=None) -> int:
         print(f"  load end:     {describe_sample(samples[-1] if samples else None)}")
         if args.soak:
             results["persistent"]["rss_flat"] = report_rss(samples)
-        results["persistent"]["targets"] = print_targets(r)
+        results["persistent"]["targets"] = print_targets(r, args.connections)
 
     failed = r["non_2xx"] + r["socket_errors"]
     if not args.no_cgi:
