@@ -55,6 +55,10 @@ def error(status: int, code: str, message: str) -> Answer:
     return Answer(status, {"error": {"code": code, "message": message}})
 
 
+def refusal(exc: PreprocessError) -> Answer:
+    return error(exc.status, exc.code, exc.message)
+
+
 def too_large() -> Answer:
     return error(
         413,
@@ -157,10 +161,9 @@ def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
     except BadRequest as exc:
         return error(400, "bad_request", str(exc))
     except PreprocessError as exc:
-        return error(exc.status, exc.code, exc.message)
-    except MemoryError:
-        exc = too_many_pixels()
-        return error(exc.status, exc.code, exc.message)
+        return refusal(exc)
+    except MemoryError:  # an image that decodes within the limits but not within memory
+        return refusal(too_many_pixels())
     except Exception:  # a bug must still answer JSON, and never show a traceback to a visitor
         log.exception("unexpected error while answering a recognition request")
         return error(500, "internal", "Something went wrong on the server. Please try again.")

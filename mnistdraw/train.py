@@ -19,7 +19,7 @@ import numpy as np
 from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings
 from .preprocess import PreprocessError, to_mnist
 
-# Three members of 20 epochs: ~50 min on 2 CPU cores; int8, ~0.35 ms a digit in onnxruntime.
+# Three members of 20 epochs: ~67 min on 2 CPU cores; int8, ~0.35 ms a digit in onnxruntime.
 DEFAULTS = {"epochs": 20, "batch_size": 128, "seed": 20261121, "members": 3, "lr": 2e-3}
 DRAWN_SHARE = 0.3  # of the training examples, shown re-drawn as canvas strokes
 
