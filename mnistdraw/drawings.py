@@ -75,12 +75,17 @@ def draw(digit: np.ndarray, style: Style) -> Image.Image:
         for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each 8-neighbour pair once
             if (y + dy, x + dx) in on:
                 pen.line((point(y, x), point(y + dy, x + dx)), fill=255, width=round(2 * r))
-    ink = ink.reduce(ss)
-    if style.transparent:
+    return as_canvas(ink.reduce(ss), style.transparent)
+
+
+def as_canvas(ink: Image.Image, transparent: bool) -> Image.Image:
+    """Ink coverage (L, 255 = full) as the page's canvas holds it: black ink with its
+    coverage in alpha on a never-filled (transparent) canvas, or black on white."""
+    if transparent:
         canvas = Image.new("RGBA", ink.size, (0, 0, 0, 0))
-        canvas.putalpha(ink)  # black ink, its coverage in alpha
+        canvas.putalpha(ink)
         return canvas
-    return Image.merge("RGB", [ink.point(lambda v: 255 - v)] * 3)  # black ink on white
+    return Image.merge("RGB", [ink.point(lambda v: 255 - v)] * 3)
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
