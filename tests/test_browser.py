@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import math
+import os
 import re
 import time
 import urllib.error
@@ -107,7 +108,7 @@ def open_page(browser):
             ),
         )
         page.goto(url)
-        try:  # js/app.js marks the page ready once everything is wired up
+        try:  # js/main.js marks the page ready once everything is wired up
             page.wait_for_selector("html.ready", state="attached", timeout=10_000)
         except Exception:
             pytest.fail(f"the page's script did not start at {url}: {problems}")
@@ -267,10 +268,14 @@ def test_page_is_ready_for_a_strict_content_security_policy():
     assert not re.search(r"<style\b", html), "<style> block"
     assert not re.search(r"\sstyle\s*=", html), "style= attribute"
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
-    script = (ROOT / "js" / "app.js").read_text()
-    assert not re.search(r"\beval\(|new Function\(|\.innerHTML\s*=", script)
-    assert not re.search(r"\.style\.[a-zA-Z]+\s*=", script), "set custom properties instead"
-    assert 'const ENDPOINT = "cgi-bin/mnist.py"' in script, "the API URL must stay relative"
+    assert '<script type="module" src="js/main.js">' in html
+    modules = sorted((ROOT / "js").glob("*.js"))  # the page's own, not js/vendor
+    for path in modules:
+        script = path.read_text()
+        assert not re.search(r"\beval\(|new Function\(|\.innerHTML\s*=", script), path.name
+        assert not re.search(r"\.style\.[a-zA-Z]+\s*=", script), "set custom properties instead"
+    api = (ROOT / "js" / "api.js").read_text()
+    assert 'const ENDPOINT = "cgi-bin/mnist.py"' in api, "the API URL must stay relative"
 
 
 def test_draw_with_mouse_is_recognised(server_page):
@@ -448,6 +453,11 @@ def test_upload_a_png_file(page, mnist_test, tmp_path):
     wait_idle(page)
     assert_recognised(page, int(labels[1]))
     assert sent[0].headers["content-type"] == "image/png"  # the file's own bytes, as they are
+    # the picker offers the types the page accepts (set by js/api.js's list)
+    assert page.locator("#file").get_attribute("accept") == (
+        "image/png,image/jpeg,image/webp,image/gif"
+    )
+    expect(page.locator("#upload-help")).to_have_text("or drop or paste a PNG, JPEG, WebP or GIF")
     expect(page.locator("#upload-preview")).to_be_visible()
     expect(page.locator("#preview-caption")).to_have_text("my digit.png · 280 × 280 px")
     assert ink_pixels(page, "#preview") > 1000
@@ -664,7 +674,9 @@ def test_keyboard(page):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshot(persistent_server, open_page, scheme, tmp_path):
-    """A recognised digit in both colour schemes; the light one is the README's picture."""
+    """A recognised digit in both colour schemes, on a page of full size. With
+    MNISTDRAW_SCREENSHOT set to a path (`make screenshot`), the light one is written there as
+    README's picture; otherwise nothing outside a temporary folder is written."""
     page = open_page(
         persistent_server + "/",
         viewport={"width": 1100, "height": 800},
@@ -675,8 +687,12 @@ def test_screenshot(persistent_server, open_page, scheme, tmp_path):
     page.wait_for_timeout(500)  # let the bars finish their transition
     assert_recognised(page, 7)
     page.mouse.move(0, 0)
-    target = ROOT / "docs" / "screenshot.png" if scheme == "light" else tmp_path / "dark.png"
-    target.parent.mkdir(exist_ok=True)
+    readme_picture = os.environ.get("MNISTDRAW_SCREENSHOT")
+    if scheme == "light" and readme_picture:
+        target = Path(readme_picture)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        target = tmp_path / f"{scheme}.png"
     page.screenshot(path=target, full_page=True)
     with Image.open(target) as shot:
         assert shot.width == 1100

@@ -1,0 +1,118 @@
+// Talking to the recognition API: what it accepts, one request at a time, and its answer or
+// a sentence that explains why there is none.
+
+// Relative on purpose: works at http://host/ (persistent server) and at /index.html under
+// `python -m http.server --cgi`.
+const ENDPOINT = "cgi-bin/mnist.py";
+
+// The image types the API accepts as raw bytes, with the name a person knows them by.
+export const IMAGE_TYPES = {
+  "image/png": "PNG",
+  "image/jpeg": "JPEG",
+  "image/webp": "WebP",
+  "image/gif": "GIF",
+};
+
+// Same limit as the server (MAX_BODY_BYTES in mnistdraw/api.py): refuse early, instead of
+// uploading megabytes that the server will turn away.
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+
+export const BLANK_HINT =
+  "Nothing to read yet: draw a digit on the canvas first, then press Predict.";
+const UNREACHABLE =
+  "Cannot reach the server. Check your connection, or that the server is running, and try again.";
+const UNREADABLE = "The server sent an answer this page cannot read. Please try again.";
+
+// `python -m http.server --cgi` always answers "200 Script output follows" and passes the
+// script's own status on as a `Status:` header; that header, when present, is the status.
+function statusOf(response) {
+  const match = /^\s*(\d{3})\s*(.*)$/.exec(response.headers.get("Status") || "");
+  if (match) return { code: Number(match[1]), reason: match[2].trim() };
+  return { code: response.status, reason: response.statusText };
+}
+
+function describeError(status, payload) {
+  const error = payload && typeof payload === "object" ? payload.error : null;
+  if (error && error.code === "blank") return BLANK_HINT;
+  let message = error && typeof error.message === "string" ? error.message.trim() : "";
+  if (message) {
+    message = message[0].toUpperCase() + message.slice(1);
+    if (!/[.!?]$/.test(message)) message += ".";
+    return message;
+  }
+  const http = `HTTP ${status.code}${status.reason ? ` ${status.reason}` : ""}`;
+  if (status.code === 413) return `That image is too large for the server (${http}).`;
+  if (status.code >= 500) {
+    return `The server ran into a problem (${http}). Please try again in a moment.`;
+  }
+  return `The server could not handle the request (${http}).`;
+}
+
+function isAnswer(data) {
+  return (
+    data !== null &&
+    typeof data === "object" &&
+    Number.isInteger(data.digit) &&
+    data.digit >= 0 &&
+    data.digit <= 9 &&
+    Array.isArray(data.scores) &&
+    data.scores.length === 10 &&
+    data.scores.every((s) => typeof s === "number" && Number.isFinite(s))
+  );
+}
+
+// createClient(onBusy) -> {send, cancel}. Only the answer to the latest request counts:
+// send() resolves to {answer} or {error: message}, or to null when a later send() or a
+// cancel() came first. onBusy(true/false) says whether a request is on the way.
+export function createClient(onBusy) {
+  let sequence = 0;
+  let controller = null;
+
+  function cancel() {
+    sequence += 1;
+    if (controller) controller.abort();
+    controller = null;
+    onBusy(false);
+  }
+
+  async function send(body, contentType) {
+    cancel();
+    const id = sequence;
+    controller = new AbortController();
+    const { signal } = controller;
+    onBusy(true);
+    let response;
+    let payload = null;
+    try {
+      response = await fetch(ENDPOINT, {
+        method: "POST",
+        headers: { "Content-Type": contentType, Accept: "application/json" },
+        body,
+        signal,
+        cache: "no-store",
+      });
+      const text = await response.text();
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        payload = null;
+      }
+    } catch (error) {
+      if (id !== sequence || error.name === "AbortError") return null;
+      controller = null;
+      onBusy(false);
+      return { error: UNREACHABLE };
+    }
+    if (id !== sequence) return null; // a newer request, a clear or an undo came after this one
+    controller = null;
+    onBusy(false);
+    const status = statusOf(response);
+    const failed = status.code < 200 || status.code > 299;
+    if (failed || (payload && typeof payload === "object" && "error" in payload)) {
+      return { error: describeError(status, payload) };
+    }
+    return isAnswer(payload) ? { answer: payload } : { error: UNREADABLE };
+  }
+
+  return { send, cancel };
+}

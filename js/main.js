@@ -1,0 +1,127 @@
+// mnist-draw page: draw a digit (or upload an image), post it, show what the network read.
+// Plain ES modules, no build step. CSP-friendly: no inline code, no eval, and styles are only
+// set as custom properties through the CSSOM. This module wires the parts together:
+//   pad.js      the drawing pad
+//   api.js      the requests to the recognition API
+//   result.js   the answer, or an error, on the page
+//   uploads.js  images chosen, dropped or pasted
+
+import { BLANK_HINT, createClient } from "./api.js";
+import { createPad } from "./pad.js";
+import { createResultView } from "./result.js";
+import { setupUploads } from "./uploads.js";
+
+const LIVE_KEY = "mnistdraw.live";
+
+const $ = (id) => document.getElementById(id);
+const liveToggle = $("live");
+
+const view = createResultView($("result"));
+const client = createClient(view.setBusy);
+
+// Send an image; show its answer unless something newer came meanwhile.
+async function predict(body, contentType, source) {
+  const outcome = await client.send(body, contentType);
+  if (!outcome) return;
+  if (outcome.error) view.showError(outcome.error);
+  else view.showAnswer(outcome.answer, source);
+}
+
+const uploads = setupUploads({
+  chooseButton: $("choose"),
+  fileInput: $("file"),
+  help: $("upload-help"),
+  preview: { figure: $("upload-preview"), canvas: $("preview"), caption: $("preview-caption") },
+  onImage: (file, type) => predict(file, type, { kind: "upload" }),
+  onRefused: (message) => {
+    client.cancel();
+    view.showError(message);
+  },
+});
+
+const pad = createPad({
+  canvas: $("pad"),
+  wrap: $("pad-wrap"),
+  onStrokeStart: view.hideAlert, // the user is acting on it; a new answer or error will follow
+  onStrokeEnd: () => {
+    if (liveToggle.checked) predictDrawing();
+  },
+});
+
+function predictDrawing() {
+  uploads.hidePreview();
+  if (pad.isEmpty()) {
+    client.cancel();
+    view.reset();
+    view.showAlert(BLANK_HINT);
+    return;
+  }
+  predict(pad.dataUrl(), "text/plain;charset=UTF-8", { kind: "drawing" });
+}
+
+function clearAll() {
+  client.cancel();
+  pad.clear();
+  uploads.hidePreview();
+  view.hideAlert();
+  view.reset();
+}
+
+function undo() {
+  if (!pad.undo()) return;
+  if (pad.isEmpty()) {
+    client.cancel();
+    view.hideAlert();
+    view.reset();
+  } else if (liveToggle.checked) {
+    predictDrawing();
+  }
+}
+
+$("predict").addEventListener("click", predictDrawing);
+$("clear").addEventListener("click", clearAll);
+$("undo").addEventListener("click", undo);
+
+// Live mode is on by default; the choice is remembered.
+try {
+  const saved = window.localStorage.getItem(LIVE_KEY);
+  if (saved !== null) liveToggle.checked = saved === "on";
+} catch {
+  // storage unavailable (privacy mode): keep the default
+}
+liveToggle.addEventListener("change", () => {
+  try {
+    window.localStorage.setItem(LIVE_KEY, liveToggle.checked ? "on" : "off");
+  } catch {
+    // not remembered, still works
+  }
+  if (liveToggle.checked && !pad.isEmpty()) predictDrawing();
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.isComposing) return;
+  const target = event.target instanceof Element ? event.target : null;
+  const onControl = target && target.closest("button, a[href], select, textarea, input");
+  const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
+  if (event.key === "Enter" && plain && !event.shiftKey) {
+    // Enter on a button activates that button; elsewhere (the switch included) it predicts.
+    if (onControl && !target.matches("input[type=checkbox]")) return;
+    event.preventDefault();
+    predictDrawing();
+  } else if (event.key === "Escape" && plain) {
+    event.preventDefault();
+    clearAll();
+  } else if (
+    (event.ctrlKey || event.metaKey) &&
+    !event.altKey &&
+    !event.shiftKey &&
+    (event.key === "z" || event.key === "Z" || event.code === "KeyZ")
+  ) {
+    if (target && target.closest("textarea, input:not([type=checkbox]):not([type=file])")) return;
+    event.preventDefault();
+    undo();
+  }
+});
+
+view.reset();
+document.documentElement.classList.add("ready"); // everything is wired up (tests wait for it)
