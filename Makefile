@@ -19,6 +19,12 @@ test: $(VENV)/.dev chromium cgi-access
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# README's picture, docs/screenshot.png: a separate command, so that `make test` writes nothing.
+.PHONY: screenshot
+screenshot: $(VENV)/.dev chromium
+	MNISTDRAW_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(PY) -m pytest -q \
+	  "tests/test_browser.py::test_screenshot[light]"
+
 # Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
