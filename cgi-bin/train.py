@@ -8,16 +8,23 @@ import os
 import sys
 from pathlib import Path
 
-if os.environ.get("GATEWAY_INTERFACE") or os.environ.get("REQUEST_METHOD"):
+
+def forbidden() -> None:
     sys.stdout.write(
         "Status: 403 Forbidden\r\nContent-Type: application/json\r\n\r\n"
         '{"error": {"code": "forbidden", "message": "Training runs from the command line only."}}'
     )
-    sys.exit(0)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mnistdraw.__main__ import main  # noqa: E402
-from mnistdraw.train import command_line  # noqa: E402
 
-command = command_line(["python", "cgi-bin/train.py", *sys.argv[1:]])
-sys.exit(main(["train", *sys.argv[1:]], prog="python cgi-bin/train.py", command=command))
+# The guard matters: training draws digits in spawned worker processes, and each of them
+# imports this file again; unguarded, every worker would start a training of its own.
+if __name__ == "__main__":
+    if os.environ.get("GATEWAY_INTERFACE") or os.environ.get("REQUEST_METHOD"):
+        forbidden()
+        sys.exit(0)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from mnistdraw.__main__ import main
+    from mnistdraw.train import command_line
+
+    command = command_line(["python", "cgi-bin/train.py", *sys.argv[1:]])
+    sys.exit(main(["train", *sys.argv[1:]], prog="python cgi-bin/train.py", command=command))

@@ -6,7 +6,8 @@ import numpy as np
 from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)  # ink white on black, float32 in [0, 1]
-NUM_CLASSES = 10
+NUM_CLASSES = 11  # the ten digits, then "not a digit"
+NOT_A_DIGIT = 10
 
 
 def _conv_bn(x, filters, kernel, strides=1, padding="valid"):
@@ -16,8 +17,10 @@ def _conv_bn(x, filters, kernel, strides=1, padding="valid"):
 
 
 def build_member(name="member"):
-    """One CNN: three 3x3/3x3/strided-5x5 stages instead of max-pooling (learned downsampling),
-    batch norm after every convolution, dropout between stages. ~330k parameters."""
+    """One CNN: two stages of 3x3, 3x3 and strided 5x5 convolutions (learned downsampling
+    instead of max-pooling) at 32 and then 64 channels, a 4x4 convolution to 128, batch norm
+    after every convolution, dropout after each stage. Outputs logits (softmax comes in the
+    ensemble, after calibration)."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     for filters in (32, 64):
@@ -28,16 +31,41 @@ def build_member(name="member"):
     x = _conv_bn(x, 128, 4)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.4)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="scores")(x)
+    outputs = layers.Dense(NUM_CLASSES, name="logits")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_ensemble(members):
-    """Average the probabilities of several trained members: one graph, one ONNX file."""
-    if len(members) == 1:
-        return members[0]
+def build_ensemble(members, temperature: float = 1.0):
+    """One graph, one ONNX file: each member's logits divided by the calibrated temperature,
+    turned into probabilities, and the members' probabilities averaged."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    outputs = layers.Average(name="scores")([m(inputs) for m in members])
+    probabilities = [
+        layers.Softmax()(layers.Rescaling(1 / temperature)(m(inputs))) for m in members
+    ]
+    outputs = (
+        layers.Average(name="scores")(probabilities)
+        if len(members) > 1
+        else layers.Identity(name="scores")(probabilities[0])
+    )
     ensemble = keras.Model(inputs, outputs, name="ensemble")
     ensemble(np.zeros((1, *INPUT_SHAPE), dtype="float32"))  # export needs a model once called
     return ensemble
+
+
+def describe(member) -> str:
+    """The architecture in one line, read from the model's own layers."""
+    parts, dropout = [], None
+    for layer in member.layers:
+        if isinstance(layer, layers.Conv2D):
+            k, s = layer.kernel_size[0], layer.strides[0]
+            parts.append(f"conv{k}{'/' + str(s) if s > 1 else ''} x{layer.filters}")
+        elif isinstance(layer, layers.Dense):
+            parts.append(f"dense {layer.units}")
+        elif isinstance(layer, layers.Dropout):
+            dropout = layer.rate
+    norm = any(isinstance(layer, layers.BatchNormalization) for layer in member.layers)
+    return (
+        ", ".join(parts)
+        + (", batch norm after every convolution" if norm else "")
+        + (f", dropout {dropout}" if dropout else "")
+    )

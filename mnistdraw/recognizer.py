@@ -1,4 +1,5 @@
-"""Load the ONNX model once and turn 28x28 images into ten probabilities."""
+"""Load an ONNX model and turn 28x28 images into probabilities: the ten digits and "not a
+digit". The API loads it once per process (mnistdraw.api.recognizer)."""
 
 import hashlib
 import os
@@ -42,20 +43,32 @@ class Recognizer:
         if (
             len(inputs) != 1
             or list(inputs[0].shape[1:]) != [28, 28, 1]
-            or list(outputs[0].shape[1:]) != [10]
+            or list(outputs[0].shape[1:]) not in ([10], [11])
         ):
             raise ModelError(
                 f"the model {path} has input {inputs[0].shape} and output {outputs[0].shape}; "
-                "expected [N, 28, 28, 1] and [N, 10]"
+                "expected [N, 28, 28, 1] and [N, 10] or [N, 11]"
             )
         self.input_name = inputs[0].name
         self.sha256 = hashlib.sha256(blob).hexdigest()
         self.id = f"{path.stem}@{self.sha256[:12]}"
+        # Above this probability of "not a digit" the answer is "not a digit". Training
+        # calibrates it and stores it in the file; a ten-class model never refuses.
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.threshold = float(meta.get("not_a_digit_threshold", 0.5))
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
-        Returns float32 [N, 10] probabilities."""
+        Returns float32 [N, 11]: the probabilities of the ten digits, then of "not a digit"
+        (0 for a model that has no such class); each row sums to 1."""
         batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
         scores = self.session.run(None, {self.input_name: batch})[0]
-        # an int8 model's softmax comes out in steps of 1/256 that need not sum to exactly 1
+        if scores.shape[1] == 10:
+            scores = np.pad(scores, ((0, 0), (0, 1)))
+        # an int8 model's softmax can come out in steps that need not sum to exactly 1
         return scores / scores.sum(axis=1, keepdims=True)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """The ten digit scores [N, 10], summing to 1: "if it is a digit, which one"."""
+        digits = self.probabilities(images)[:, :10]
+        return digits / digits.sum(axis=1, keepdims=True)

@@ -1,27 +1,52 @@
-"""Train the CNN on MNIST with augmentation that makes it look like what people draw,
-export it to ONNX and write its model card."""
+"""Train the CNN on MNIST and on things that are not digits, with augmentation that makes it
+look like what people draw; calibrate it, export it to ONNX, quantize it and write its card.
+
+The steps, in the order `train` runs them: data, members, calibration, export and
+quantization, evaluation, card."""
 
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import shlex
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings
+from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings, negatives, parallel
 from .preprocess import PreprocessError, to_mnist
 
-# Three members of 20 epochs: ~67 min on 2 CPU cores; int8, ~0.35 ms a digit in onnxruntime.
-DEFAULTS = {"epochs": 20, "batch_size": 128, "seed": 20261121, "members": 3, "lr": 2e-3}
-DRAWN_SHARE = 0.3  # of the training examples, shown re-drawn as canvas strokes
+# The recipe, named once: training reads it and the model card records it.
+# Three members of 18 epochs: ~75 min on 2 CPU cores; int8, ~0.35 ms a digit in onnxruntime.
+RECIPE = {
+    "epochs": 18,
+    "batch_size": 128,
+    "seed": 20261121,
+    "members": 3,
+    "learning_rate": 2e-3,  # Adam, cosine decay...
+    "learning_rate_floor": 0.01,  # ...to this fraction of it
+    "label_smoothing": 0.05,
+    "drawn_share": 0.3,  # of the digits, shown re-drawn as canvas strokes, picked each epoch
+    "brush": (0.01, 0.25),  # re-drawing brush, log-uniform, as a fraction of the digit height
+    "height": (0.3, 0.95),  # re-drawn digit height, as a fraction of the canvas
+    "thickness": 1.0,  # stroke thickness blend towards a 3x3 dilation (+) or erosion (-)
+    "rotation_degrees": 12,
+    "zoom": 0.15,
+    "shift": 0.12,
+    "validation_digits": 5000,  # the last training digits, held out to calibrate
+    "non_digits": 0.2,  # non-digits drawn for training, per training digit
+    "validation_non_digits": 3000,
+    "refused_validation_digits": 0.002,  # sets the not-a-digit threshold
+    "threshold_range": (0.05, 0.5),
+}
+KEEP_DIR = Path("reports") / "members"  # the trained Keras members of the last run
+REDRAW_CANVAS = 140  # px: small, so 60,000 drawings take minutes; preprocessing removes size
 
 
 def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
@@ -29,13 +54,13 @@ def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
     random brush, size and place, then preprocessed as the server does: float32 28x28.
     A canvas stroke has one width from end to end; a scanned pen stroke does not."""
     rng = np.random.default_rng(seed)
-    height = rng.uniform(0.3, 0.95)
-    relative_brush = np.exp(rng.uniform(np.log(0.01), np.log(0.25)))  # of the digit height
-    canvas = 140  # small, so 60,000 drawings take minutes; preprocessing removes the size
+    height = rng.uniform(*RECIPE["height"])
+    low, high = RECIPE["brush"]
+    relative_brush = np.exp(rng.uniform(np.log(low), np.log(high)))
     style = drawings.Style(
-        canvas=canvas,
+        canvas=REDRAW_CANVAS,
         height=height,
-        brush=relative_brush * height * canvas,
+        brush=relative_brush * height * REDRAW_CANVAS,
         x=rng.uniform(),
         y=rng.uniform(),
         transparent=bool(rng.random() < 0.5),
@@ -46,35 +71,81 @@ def redraw(digit: np.ndarray, seed: int) -> np.ndarray:
         return digit.astype(np.float32) / 255
 
 
-def redrawn(x_train: np.ndarray, seed: int) -> np.ndarray:
-    """Every training digit re-drawn once (see redraw), in parallel on all cores."""
-    seeds = np.random.SeedSequence(seed).generate_state(len(x_train))
-    # spawn, not fork: TensorFlow's threads do not survive a fork
-    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
-        digits = pool.starmap(redraw, zip(x_train, seeds.tolist(), strict=True), chunksize=256)
-    return np.stack(digits)[..., None]
+def redrawn(digits: np.ndarray, seed: int) -> np.ndarray:
+    """Every digit re-drawn once (see redraw), on all cores: float32 [N, 28, 28, 1]."""
+    seeds = np.random.SeedSequence(seed).generate_state(len(digits)).tolist()
+    jobs = list(zip(digits, seeds, strict=True))
+    return np.stack(parallel.starmap(redraw, jobs, f"re-drawing {len(digits)} digits"))[..., None]
 
 
-def _augmenter(seed):
+@dataclass
+class Data:
+    """Images float32 [N, 28, 28, 1]; labels 0-9, and 10 for "not a digit"."""
+
+    scanned: np.ndarray  # training digits as scanned, then the non-digits
+    drawn: np.ndarray  # the same digits re-drawn, then the same non-digits
+    labels: np.ndarray
+    validation: dict  # name -> (images, labels): scanned, drawn, non-digits
+
+
+def prepare_data(recipe: dict, subset: int | None) -> Data:
+    """Step 1: MNIST's training digits, split into training and validation; each digit also
+    re-drawn; non-digits from the training sources (mnistdraw.negatives)."""
+    seed = recipe["seed"]
+    images, labels = data.load("train")
+    if subset:
+        images, labels = images[:subset], labels[:subset]
+    held = min(recipe["validation_digits"], len(images) // 10)
+    print(f"re-drawing {len(images)} training digits as canvas strokes", flush=True)
+    drawn = redrawn(images, seed)
+    scanned = (images.astype("float32") / 255)[..., None]
+    count = round(recipe["non_digits"] * (len(images) - held))
+    print(f"drawing {count} + {recipe['validation_non_digits']} non-digits", flush=True)
+    non_digits, _ = negatives.sample(count, "train", seed)
+    validation_count = min(recipe["validation_non_digits"], count)
+    non_digits_val, _ = negatives.sample(validation_count, "train", seed + 1)
+    not_a_digit = np.full(len(non_digits), 10, np.uint8)
+    train, val = slice(None, len(images) - held), slice(len(images) - held, None)
+    return Data(
+        scanned=np.concatenate([scanned[train], non_digits]),
+        drawn=np.concatenate([drawn[train], non_digits]),
+        labels=np.concatenate([labels[train], not_a_digit]),
+        validation={
+            "scanned digits": (scanned[val], labels[val]),
+            "re-drawn digits": (drawn[val], labels[val]),
+            "non-digits": (non_digits_val, np.full(len(non_digits_val), 10, np.uint8)),
+        },
+    )
+
+
+def _augmenter(recipe):
     """Random stroke thickness, then rotation, zoom and shift, per image, in TensorFlow ops."""
     import keras
     import tensorflow as tf
 
+    seed = recipe["seed"]
     geometry = keras.Sequential(
         [
-            keras.layers.RandomRotation(12 / 360, fill_mode="constant", seed=seed),
-            keras.layers.RandomZoom((-0.15, 0.15), fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomTranslation(0.12, 0.12, fill_mode="constant", seed=seed + 2),
+            keras.layers.RandomRotation(
+                recipe["rotation_degrees"] / 360, fill_mode="constant", seed=seed
+            ),
+            keras.layers.RandomZoom(
+                (-recipe["zoom"], recipe["zoom"]), fill_mode="constant", seed=seed + 1
+            ),
+            keras.layers.RandomTranslation(
+                recipe["shift"], recipe["shift"], fill_mode="constant", seed=seed + 2
+            ),
         ]
     )
+    thickness = recipe["thickness"]
 
     def augment(scanned, drawn, labels):
-        # Each example is shown drawn or scanned, drawn with DRAWN_SHARE odds, each epoch anew.
-        pick = tf.random.uniform([tf.shape(scanned)[0], 1, 1, 1]) < DRAWN_SHARE
+        # Each example is shown drawn or scanned, drawn with drawn_share odds, each epoch anew.
+        pick = tf.random.uniform([tf.shape(scanned)[0], 1, 1, 1]) < recipe["drawn_share"]
         images = tf.where(pick, drawn, scanned)
         # Thicker or thinner strokes: blend each image with its 3x3 grey dilation or erosion
-        # by a random amount in [-1, 1] (negative thins, positive thickens).
-        amount = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], -1.0, 1.0)
+        # by a random amount (negative thins, positive thickens).
+        amount = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], -thickness, thickness)
         dilated = tf.nn.max_pool2d(images, 3, 1, "SAME")
         eroded = -tf.nn.max_pool2d(-images, 3, 1, "SAME")
         target = tf.where(amount > 0, dilated, eroded)
@@ -85,10 +156,90 @@ def _augmenter(seed):
     return augment
 
 
+def train_member(train_data: Data, recipe: dict, seed: int, name: str, verbose: int):
+    """Step 2, once per member: one CNN trained from scratch."""
+    import keras
+    import tensorflow as tf
+
+    from .model import NUM_CLASSES, build_member
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()  # same seed, same weights
+    model = build_member(name)
+    epochs, batch_size = recipe["epochs"], recipe["batch_size"]
+    steps = epochs * int(np.ceil(len(train_data.labels) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        recipe["learning_rate"], decay_steps=steps, alpha=recipe["learning_rate_floor"]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=recipe["label_smoothing"]
+        ),
+        metrics=["accuracy"],
+    )
+    ds = (
+        tf.data.Dataset.from_tensor_slices(
+            (
+                train_data.scanned,
+                train_data.drawn,
+                keras.utils.to_categorical(train_data.labels, NUM_CLASSES),
+            )
+        )
+        .shuffle(len(train_data.labels), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(
+            _augmenter({**recipe, "seed": seed}),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )  # fmt: skip
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model.fit(ds, epochs=epochs, verbose=verbose)
+    return model
+
+
+def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def calibrate(members, validation: dict, recipe: dict) -> dict:
+    """Step 3: on held-out data, the temperature that makes the averaged probabilities honest
+    (least negative log-likelihood), and the not-a-digit threshold that refuses a set share of
+    held-out digits."""
+    images = np.concatenate([x for x, _ in validation.values()])
+    labels = np.concatenate([y for _, y in validation.values()])
+    logits = np.stack([m.predict(images, batch_size=1000, verbose=0) for m in members])
+
+    def probabilities(t):
+        return _softmax(logits, t).mean(0)
+
+    def nll(t):
+        return -np.log(probabilities(t)[np.arange(len(labels)), labels] + 1e-12).mean()
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4), 81))
+    temperature = float(grid[np.argmin([nll(t) for t in grid])])
+    p = probabilities(temperature)
+    is_digit = labels < 10
+    quantile = np.quantile(p[is_digit, 10], 1 - recipe["refused_validation_digits"])
+    threshold = float(np.clip(quantile, *recipe["threshold_range"]))
+    return {
+        "temperature": round(temperature, 4),
+        "not_a_digit_threshold": round(threshold, 4),
+        "validation_nll_before": round(float(nll(1.0)), 5),
+        "validation_nll_after": round(float(nll(temperature)), 5),
+        "validation_digits_refused": round(float((p[is_digit, 10] > threshold).mean()), 5),
+        "validation_non_digits_refused": round(float((p[~is_digit, 10] > threshold).mean()), 5),
+    }
+
+
 def quantize(float_path: Path, out_path: Path, calibration: np.ndarray) -> None:
-    """Static int8 quantization (per-channel weights, activations calibrated by min/max on
-    real inputs): ~2.5x faster on a CPU at the same accuracy. Weights use 7 bits, because
-    8-bit weights can saturate on x86 CPUs without VNNI and change answers there."""
+    """Static int8 quantization of the convolutions and the dense layer (per-channel weights,
+    activations calibrated by min/max on real inputs): ~2.5x faster on a CPU at the same
+    accuracy. Softmax and the average stay in float, so scores are not in steps of 1/256.
+    Weights use 7 bits, because 8-bit weights can saturate on x86 CPUs without VNNI."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -112,6 +263,7 @@ def quantize(float_path: Path, out_path: Path, calibration: np.ndarray) -> None:
         str(out_path),
         Batches(),
         quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=["Conv", "MatMul", "Gemm"],
         per_channel=True,
         reduce_range=True,
         activation_type=QuantType.QUInt8,
@@ -119,8 +271,48 @@ def quantize(float_path: Path, out_path: Path, calibration: np.ndarray) -> None:
     )
 
 
+def set_metadata(onnx_path: Path, values: dict) -> None:
+    """Store calibration results in the ONNX file itself, where the recognizer reads them."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    for key, value in values.items():
+        entry = next((p for p in model.metadata_props if p.key == key), None)
+        entry = entry or model.metadata_props.add(key=key)
+        entry.value = str(value)
+    onnx.save(model, str(onnx_path))
+
+
+def export(members, calibration: dict, train_data: Data, onnx_path: Path, seed: int) -> dict:
+    """Step 4: the calibrated ensemble as one float ONNX graph, then quantized to int8, with
+    the threshold in its metadata. Returns the float model's MNIST test figures."""
+    from .evaluate import evaluate
+    from .model import build_ensemble
+
+    ensemble = build_ensemble(members, calibration["temperature"])
+    # activations calibrated on what the server will see: scanned and re-drawn training
+    # digits, and non-digits, alike
+    rng = np.random.default_rng(seed)
+    digits = np.flatnonzero(train_data.labels < 10)
+    picked = rng.choice(digits, min(500, len(digits)), False)
+    others = rng.choice(np.flatnonzero(train_data.labels == 10), min(200, len(digits)), False)
+    calibration_images = np.concatenate(
+        [train_data.scanned[picked], train_data.drawn[picked], train_data.scanned[others]]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / "float.onnx"
+        ensemble.export(str(float_path), format="onnx", verbose=False)  # batch stays dynamic
+        threshold = {"not_a_digit_threshold": calibration["not_a_digit_threshold"]}
+        set_metadata(float_path, threshold)
+        before = evaluate(float_path, report_dir=None, quiet=True)
+        quantize(float_path, onnx_path, calibration_images)
+    set_metadata(onnx_path, threshold)
+    return {"calibration_images": len(calibration_images), "float": before}
+
+
 def _versions():
-    names = ["tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"]
+    names = ["tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy",
+             "pillow", "hershey-fonts"]  # fmt: skip
     found = {}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
@@ -129,135 +321,96 @@ def _versions():
     return found
 
 
-def train_member(x_train, x_drawn, y_train, *, epochs, batch_size, seed, lr, name, verbose):
-    import keras
-    import tensorflow as tf
-
-    from .model import build_member
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()  # same seed, same weights
-    model = build_member(name)
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps, alpha=0.01)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.05),
-        metrics=["accuracy"],
-    )
-    ds = (
-        tf.data.Dataset.from_tensor_slices(
-            (x_train, x_drawn, keras.utils.to_categorical(y_train, 10))
-        )
-        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .map(_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    model.fit(ds, epochs=epochs, verbose=verbose)
-    return model
+def write_card(onnx_path: Path, card: dict) -> dict:
+    """Step 6: the model card, next to the model."""
+    card = {"sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), **card}
+    onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
 
 
 def train(
     out_dir: Path = MODELS_DIR,
     name: str = DEFAULT_MODEL_NAME,
     *,
-    epochs: int = DEFAULTS["epochs"],
-    batch_size: int = DEFAULTS["batch_size"],
-    seed: int = DEFAULTS["seed"],
-    members: int = DEFAULTS["members"],
-    lr: float = DEFAULTS["lr"],
     subset: int | None = None,
     command: str | None = None,
-) -> tuple:
-    """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write the card.
-    Returns the Keras model and the card."""
+    **overrides,
+) -> dict:
+    """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write its card.
+    `overrides` replace entries of RECIPE. Returns the card."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # imported now, so that the run uses the code it started with from end to end
     from .evaluate import evaluate
-    from .model import build_ensemble
+    from .model import describe
 
+    recipe = {**RECIPE, **overrides}
+    KEEP_DIR.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    x_train, y_train = data.load("train")
-    if subset:
-        x_train, y_train = x_train[:subset], y_train[:subset]
-    print(f"re-drawing {len(x_train)} training digits as canvas strokes", flush=True)
-    x_drawn = redrawn(x_train, seed)
-    x_train = (x_train.astype("float32") / 255.0)[..., None]
+    train_data = prepare_data(recipe, subset)
     verbose = 1 if sys.stdout.isatty() else 2
-    trained = []
-    for i in range(members):
-        print(f"member {i + 1}/{members}: {epochs} epochs on {len(x_train)} digits", flush=True)
-        trained.append(
-            train_member(
-                x_train,
-                x_drawn,
-                y_train,
-                epochs=epochs,
-                batch_size=batch_size,
-                seed=seed + 1000 * i,
-                lr=lr,
-                name=f"member{i}",
-                verbose=verbose,
-            )
+    members = []
+    for i in range(recipe["members"]):
+        print(
+            f"member {i + 1}/{recipe['members']}: {recipe['epochs']} epochs on "
+            f"{len(train_data.labels)} images",
+            flush=True,
         )
-    model = build_ensemble(trained)
+        members.append(
+            train_member(train_data, recipe, recipe["seed"] + 1000 * i, f"member{i}", verbose)
+        )
+        # kept, so that calibration and export can be redone without training again
+        members[-1].save(KEEP_DIR / f"{name}-member{i}.keras")
+    calibration = calibrate(members, train_data.validation, recipe)
+    print(f"calibrated: {calibration}", flush=True)
     train_seconds = time.time() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{name}.onnx"
-    # calibrated on what the server will see: scanned and re-drawn training digits alike
-    picked = np.random.default_rng(seed).choice(len(x_train), min(500, len(x_train)), False)
-    calibration = np.concatenate([x_train[picked], x_drawn[picked]])
-    with tempfile.TemporaryDirectory() as tmp:
-        float_path = Path(tmp) / "float.onnx"
-        model.export(str(float_path), format="onnx", verbose=False)  # batch stays dynamic
-        float_accuracy = evaluate(float_path, report_dir=None, quiet=True)["accuracy"]
-        quantize(float_path, onnx_path, calibration)
+    exported = export(members, calibration, train_data, onnx_path, recipe["seed"])
     result = evaluate(onnx_path, report_dir=None, quiet=True)
-    card = {
-        "name": name,
-        "file": onnx_path.name,
-        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        "input": "float32 [N, 28, 28, 1], ink white on black, values in [0, 1]",
-        "output": "float32 [N, 10] probabilities in label order",
-        "architecture": (
-            f"{members} x CNN (conv3-conv3-conv5/2 x32, x64, conv4 x128, batch norm, "
-            "dropout 0.4, softmax)" + (", probabilities averaged" if members > 1 else "")
-        ),
-        "parameters": int(model.count_params()),
-        "quantization": "int8 static (onnxruntime QDQ), per-channel 7-bit weights, "
-        f"uint8 activations calibrated on {len(calibration)} scanned and re-drawn "
-        "training digits",
-        "test_accuracy": result["accuracy"],
-        "test_accuracy_before_quantization": float_accuracy,
-        "test_accuracy_per_class": result["per_class"],
-        "test_errors": result["errors"],
-        "training": {
-            "command": command or "python -m mnistdraw train",
-            "seconds": round(train_seconds, 1),
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "seed": seed,
-            "members": members,
-            "learning_rate": f"{lr} Adam, cosine decay to 1%",
-            "label_smoothing": 0.05,
-            "train_digits": len(x_train),
-            "augmentation": f"{DRAWN_SHARE:.0%} of examples re-drawn as canvas strokes "
-            "(mnistdraw.train.redraw) and preprocessed as served; "
-            "stroke thickness (3x3 grey dilation/erosion blend, -1..1), "
-            "rotation +-12 deg, zoom +-15 %, shift +-12 %",
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+    card = write_card(
+        onnx_path,
+        {
+            "name": name,
+            "file": onnx_path.name,
+            "input": "float32 [N, 28, 28, 1], ink white on black, values in [0, 1]",
+            "output": "float32 [N, 11] probabilities: the ten digits, then 'not a digit'",
+            "architecture": f"{len(members)} x CNN ({describe(members[0])}; softmax of "
+            "logits / temperature)" + (", probabilities averaged" if len(members) > 1 else ""),
+            "parameters": int(sum(m.count_params() for m in members)),
+            "quantization": "int8 static (onnxruntime QDQ) of convolutions and dense layers, "
+            "per-channel 7-bit weights, uint8 activations calibrated on "
+            f"{exported['calibration_images']} scanned and re-drawn training digits and "
+            "non-digits; softmax and average in float",
+            "calibration": calibration,
+            "test": result,
+            "test_before_quantization": exported["float"],
+            "training": {
+                "command": command or "python -m mnistdraw train",
+                "seconds": round(train_seconds, 1),
+                "recipe": recipe,
+                "train_images": len(train_data.labels),
+                "train_digits": int((train_data.labels < 10).sum()),
+                "train_non_digits": int((train_data.labels == 10).sum()),
+                "subset": subset,
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+            },
+            "data": {
+                "digits": "data/mnist/ (see data/mnist/README.md)",
+                "digits_sha256": data.checksums(),
+                "non_digits": "mnistdraw/negatives.py, training sources "
+                "(see data/negatives/README.md)",
+                "font_sha256": negatives.source_checksums("train"),
+            },
+            "versions": _versions(),
         },
-        "data": {"source": "data/mnist/ (see data/mnist/README.md)", "sha256": data.checksums()},
-        "versions": _versions(),
-    }
-    onnx_path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    )
     print(
-        f"wrote {onnx_path} and its card: test accuracy {card['test_accuracy']:.2%}, "
+        f"wrote {onnx_path} and its card: test accuracy {result['accuracy']:.2%}, "
         f"{card['parameters']} parameters, trained in {train_seconds / 60:.1f} min",
         flush=True,
     )
-    return model, card
+    return card
 
 
 def command_line(argv) -> str:

@@ -1,0 +1,381 @@
+"""Things people draw that are not digits: letters in many hands and fonts, symbols, shapes and
+doodles, scribbles, blobs and other images, drawn on a canvas the way the page holds one and
+preprocessed as the server does. Training shows them to the model as an eleventh class.
+
+Every kind has sources for training and sources held out for measuring (other fonts, other
+hands, other shapes, other styles), so refusal is measured on what training never saw:
+
+    kind            trained on                              held out
+    letters drawn   Hershey roman, futura, times, gothic    Hershey script, cursive, italic
+                    hands                                   times, german and italic gothic
+    letters typed   DejaVu (22 faces)                       Liberation, FreeFont, Comic Neue,
+                                                            URW base35
+    symbols         Hershey markers and japanese            Hershey symbolic
+    shapes          star, triangle, rectangle, arrow,       house, sun, hexagon, lightning,
+                    smiley, heart, spiral, tick             cloud, flower
+    scribbles       smooth random curves                    zigzags, loops, hatching
+    blobs           filled ellipses and dots                filled random polygons
+    images          noise, fractals, gradients (Pillow)     photos (matplotlib's samples)
+
+Sources: Hershey stroke fonts from PyPI's hershey-fonts (MIT); fonts from Debian's packages
+fonts-dejavu-core, fonts-liberation, fonts-freefont-ttf, fonts-comic-neue, fonts-urw-base35;
+photos from matplotlib's sample data. data/negatives/README.md gives versions, licences and
+checksums, which `python -m mnistdraw negatives --check` verifies."""
+
+import hashlib
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from . import parallel
+from .drawings import as_canvas
+from .preprocess import PreprocessError, to_mnist
+
+CANVAS = 140  # px, as mnistdraw.train.redraw: preprocessing removes the size
+SS = 4  # strokes are drawn 4x larger, then reduced: anti-aliased as a canvas draws them
+
+# Letters and signs that no one would take for a digit. Left out, because drawn by hand they
+# can be one: O o Q D (0), I l i j J ! | / \ ( ) [ ] (1), Z z ? (2), S s $ (5), G b (6), B & (8),
+# g q (9), t (4 or 7).
+# An L and a dash are also what a 4 or a 7 is after its first stroke: not a digit yet.
+LETTERS = "ACEFHKLMNPRTUVWXYacdefhkmnpruvwxy"
+SIGNS = "#%@*+=<>~^-"
+TEXT = LETTERS + SIGNS
+
+HERSHEY_HANDS = {
+    "train": ["futural", "futuram", "rowmans", "rowmand", "rowmant", "timesr", "timesrb",
+              "gothiceng", "gothgbt"],
+    "held_out": ["scripts", "scriptc", "cursive", "timesi", "timesib", "gothicger", "gothgrt",
+                 "gothicita", "gothitt"],
+}  # fmt: skip
+# (Hershey's greek and cyrillic hands are not used: at the ASCII codes of safe letters they
+# hold glyphs such as δ, σ, б and З, which are drawn like 6, 0 and 3.)
+# Glyphs of Hershey's symbol fonts, by the ASCII code they sit at; circles, lone lines and
+# arcs, and kana or kanji that look like digits (ら ろ る そ ち つ う の い 七 五) are left out.
+HERSHEY_SYMBOLS = {
+    "train": {
+        "markers": "BCDEFGHIKLMNOP",
+        "japanese": "\"#$%&'()*+,-./01234579ABDEFGHIKLMNPSTUVWXZ[\\]^_`abcdfghlno",
+    },
+    "held_out": {"symbolic": "ADEFGIJKLMNOPQRSTUVWXYZ[]^_`abcdefghmnopxyz{|~"},
+}
+
+FONT_DIRS = {
+    "train": ["/usr/share/fonts/truetype/dejavu"],
+    "held_out": [
+        "/usr/share/fonts/truetype/liberation",
+        "/usr/share/fonts/truetype/freefont",
+        "/usr/share/fonts/opentype/comic-neue",
+        "/usr/share/fonts/opentype/urw-base35",
+    ],
+}
+SHAPES = {
+    "train": ["star", "triangle", "rectangle", "arrow", "smiley", "heart", "spiral", "tick"],
+    "held_out": ["house", "sun", "hexagon", "lightning", "cloud", "flower"],
+}
+SCRIBBLES = {"train": ["curve"], "held_out": ["zigzag", "loops", "hatching"]}
+BLOBS = {"train": ["ellipse"], "held_out": ["polygon"]}
+IMAGES = {"train": ["noise", "fractal", "gradient"], "held_out": ["photo"]}
+
+# kind -> share of the non-digits shown in training
+KINDS = {
+    "letters drawn": 0.25,
+    "letters typed": 0.2,
+    "symbols": 0.15,
+    "shapes": 0.15,
+    "scribbles": 0.1,
+    "blobs": 0.05,
+    "images": 0.1,
+}
+
+
+class MissingSource(RuntimeError):
+    """A font package or library that a kind of non-digit is drawn from is not installed."""
+
+
+# ---- strokes: lists of (x, y) polylines, y downwards --------------------------------------
+
+
+@cache
+def _hershey(font: str):
+    from HersheyFonts import HersheyFonts
+
+    hershey = HersheyFonts()
+    hershey.load_default_font(font)
+    return hershey
+
+
+def hershey_strokes(font: str, char: str) -> list[np.ndarray]:
+    return [np.array(s, float) for s in _hershey(font).strokes_for_text(char) if len(s)]
+
+
+def _circle(cx, cy, r, start=0.0, end=2 * math.pi, n=40):
+    t = np.linspace(start, end, n)
+    return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
+
+
+def _polygon(points):
+    points = np.asarray(points, float)
+    return np.concatenate([points, points[:1]])
+
+
+def shape_strokes(name: str, rng) -> list[np.ndarray]:
+    """A shape or doodle as a person draws it, in a unit-ish box."""
+    j = lambda: rng.uniform(-0.06, 0.06)  # noqa: E731 - a hand is never exact
+    if name == "star":
+        n = int(rng.choice([5, 5, 6, 7]))
+        inner = rng.uniform(0.35, 0.5)
+        t = np.arange(2 * n) * math.pi / n - math.pi / 2
+        r = np.where(np.arange(2 * n) % 2, inner, 1.0)
+        return [_polygon(np.stack([r * np.cos(t) + j(), r * np.sin(t) + j()], 1))]
+    if name == "triangle":
+        return [_polygon([(0 + j(), 1), (0.5 + j(), 0 + j()), (1 + j(), 1 + j())])]
+    if name == "rectangle":
+        w = rng.uniform(0.5, 1.5)
+        return [_polygon([(0, 0), (w + j(), j()), (w + j(), 1 + j()), (j(), 1 + j())])]
+    if name == "arrow":
+        return [np.array([(0, 0.5), (1, 0.5 + j())]), np.array([(0.7, 0.2), (1, 0.5), (0.7, 0.8)])]
+    if name == "smiley":
+        face = _circle(0, 0, 1, n=60)
+        eyes = [_circle(x, -0.35, rng.uniform(0.04, 0.12), n=12) for x in (-0.35, 0.35)]
+        smile = _circle(0, 0, rng.uniform(0.45, 0.65), 0.2 * math.pi, 0.8 * math.pi)
+        return [face, *eyes, smile]
+    if name == "heart":
+        t = np.linspace(0, 2 * math.pi, 60)
+        x = 16 * np.sin(t) ** 3
+        y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+        return [np.stack([x, y], 1)]
+    if name == "spiral":
+        turns = rng.uniform(2, 4)
+        t = np.linspace(0, turns * 2 * math.pi, 150)
+        return [np.stack([t * np.cos(t), t * np.sin(t)], 1)]
+    if name == "tick":
+        return [np.array([(0, 0.6), (0.35 + j(), 1), (1, 0 + j())])]
+    if name == "house":
+        return [_polygon([(0, 0.4), (0.5, 0), (1, 0.4), (1, 1), (0, 1)]),
+                np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)])]  # fmt: skip
+    if name == "sun":
+        rays = [np.array([(0.6 * math.cos(a), 0.6 * math.sin(a)), (math.cos(a), math.sin(a))])
+                for a in np.arange(0, 2 * math.pi, 2 * math.pi / rng.integers(6, 11))]  # fmt: skip
+        return [_circle(0, 0, 0.45), *rays]
+    if name == "hexagon":
+        n = int(rng.integers(6, 9))
+        t = np.arange(n) * 2 * math.pi / n
+        return [_polygon(np.stack([np.cos(t) + j(), np.sin(t) + j()], 1))]
+    if name == "lightning":
+        return [_polygon([(0.5, 0), (0.1, 0.55), (0.45, 0.55), (0.25, 1), (0.9, 0.4),
+                          (0.55, 0.4), (0.8, 0)])]  # fmt: skip
+    if name == "cloud":
+        bumps = [_circle(x, y, r, math.pi, 2 * math.pi, 20)
+                 for x, y, r in ((0.3, 0.5, 0.3), (0.7, 0.4, 0.35), (1.1, 0.5, 0.3))]  # fmt: skip
+        return [*bumps, np.array([(0, 0.5), (0, 0.8), (1.4, 0.8), (1.4, 0.5)])]
+    if name == "flower":
+        petals = [_circle(0.55 * math.cos(a), 0.55 * math.sin(a), 0.3)
+                  for a in np.arange(0, 2 * math.pi, 2 * math.pi / rng.integers(5, 8))]  # fmt: skip
+        return [_circle(0, 0, 0.25), *petals, np.array([(0, 0.85), (0.1, 2.0)])]
+    raise ValueError(name)
+
+
+def scribble_strokes(name: str, rng) -> list[np.ndarray]:
+    if name == "curve":  # a smooth random path through 8-16 points (Catmull-Rom)
+        points = rng.uniform(0, 1, (int(rng.integers(8, 17)), 2))
+        return [_smooth(points)]
+    if name == "zigzag":
+        n = int(rng.integers(5, 12))
+        x = np.linspace(0, 1, n) + rng.uniform(-0.03, 0.03, n)
+        y = np.where(np.arange(n) % 2, 0, 1) + rng.uniform(-0.1, 0.1, n)
+        return [np.stack([x, y], 1)]
+    if name == "loops":  # a coil: cursive l's
+        t = np.linspace(0, rng.integers(3, 7) * 2 * math.pi, 300)
+        return [np.stack([t / 6 + 0.5 * np.sin(t), np.cos(t)], 1)]
+    if name == "hatching":
+        n = int(rng.integers(4, 9))
+        slant = rng.uniform(-0.5, 0.5)
+        return [np.array([(i / n, 0), (i / n + slant, 1)]) for i in range(n)]
+    raise ValueError(name)
+
+
+def _smooth(points: np.ndarray, per_segment: int = 12) -> np.ndarray:
+    p = np.concatenate([points[:1], points, points[-1:]])
+    t = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(
+            0.5
+            * (
+                2 * p1
+                + (p2 - p0) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+            )
+        )
+    return np.concatenate([*out, points[-1:]])
+
+
+# ---- drawing on a canvas -------------------------------------------------------------------
+
+
+def _hand(strokes: list[np.ndarray], rng) -> list[np.ndarray]:
+    """Strokes as a hand draws them: slanted, squashed or stretched, rotated, and wobbly."""
+    angle = math.radians(rng.uniform(-15, 15))
+    shear = rng.uniform(-0.3, 0.3)
+    aspect = math.exp(rng.uniform(-0.3, 0.3))
+    m = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    m = m @ np.array([[aspect, shear], [0, 1 / aspect]])
+    points = np.concatenate(strokes)
+    size = max(np.ptp(points, axis=0).max(), 1e-6)
+    phase = rng.uniform(0, 2 * math.pi, 2)
+    wobble = rng.uniform(0, 0.03) * size
+    out = []
+    for s in strokes:
+        s = s @ m.T
+        k = np.linspace(0, 1, len(s))[:, None] * rng.uniform(2, 6)
+        out.append(s + wobble * np.sin(k + phase))
+    return out
+
+
+def paint(strokes: list[np.ndarray], rng, filled: bool = False) -> Image.Image:
+    """Strokes drawn with a round brush on a CANVAS px canvas, at a random size, place and
+    brush (1-25 % of the drawing's size), white or transparent, as the page's canvas holds it."""
+    points = np.concatenate(strokes)
+    low, extent = points.min(0), np.ptp(points, axis=0)
+    size = rng.uniform(0.3, 0.95) * CANVAS
+    brush = math.exp(rng.uniform(math.log(0.01), math.log(0.25))) * size
+    scale = max(size - brush, 1.0) / max(extent.max(), 1e-6)
+    room = np.maximum(CANVAS - extent * scale - brush, 0)
+    origin = brush / 2 + rng.uniform(0, 1, 2) * room
+    ink = Image.new("L", (CANVAS * SS, CANVAS * SS), 0)
+    pen = ImageDraw.Draw(ink)
+    r = brush * SS / 2
+    for s in strokes:
+        xy = [tuple(p) for p in ((s - low) * scale + origin) * SS]
+        if filled and len(xy) > 2:
+            pen.polygon(xy, fill=255)
+        if len(xy) > 1:
+            pen.line(xy, fill=255, width=max(1, round(2 * r)), joint="curve")
+        for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:  # round caps
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return as_canvas(ink.reduce(SS), bool(rng.random() < 0.5))
+
+
+@cache
+def fonts(split: str) -> list[str]:
+    found = sorted(
+        str(p)
+        for d in FONT_DIRS[split]
+        for p in Path(d).glob("*")
+        if p.suffix in (".ttf", ".otf") and "Math" not in p.name and "Symbol" not in p.name
+    )
+    found = [f for f in found if not Path(f).name.startswith(("D050000L", "StandardSymbols"))]
+    if not found:
+        raise MissingSource(
+            f"no fonts in {', '.join(FONT_DIRS[split])}: install Debian's "
+            "fonts-dejavu-core (and for held-out measuring fonts-liberation fonts-freefont-ttf "
+            "fonts-comic-neue fonts-urw-base35), e.g. with `make fonts`"
+        )
+    return found
+
+
+def typed(font: str, char: str, rng) -> Image.Image:
+    """A character typed in a font, at a random size and place, slightly rotated."""
+    size = int(rng.uniform(0.3, 0.95) * CANVAS)
+    face = ImageFont.truetype(font, size)
+    ink = Image.new("L", (CANVAS, CANVAS), 0)
+    left, top, right, bottom = face.getbbox(char)
+    room = (max(CANVAS - (right - left), 0), max(CANVAS - (bottom - top), 0))
+    at = (rng.uniform(0, 1) * room[0] - left, rng.uniform(0, 1) * room[1] - top)
+    ImageDraw.Draw(ink).text(at, char, fill=255, font=face)
+    ink = ink.rotate(rng.uniform(-12, 12), Image.Resampling.BILINEAR)
+    return as_canvas(ink, bool(rng.random() < 0.5))
+
+
+@cache
+def _photos() -> list[np.ndarray]:
+    import matplotlib.cbook
+
+    return [
+        np.asarray(Image.open(matplotlib.cbook.get_sample_data(name)).convert("L"))
+        for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png")
+    ]
+
+
+def picture(name: str, rng) -> Image.Image:
+    """A grey image that is not a drawing at all."""
+    if name == "noise":
+        grey = Image.effect_noise((CANVAS, CANVAS), rng.uniform(20, 120))
+    elif name == "fractal":
+        x, y = rng.uniform(-2, 0.5), rng.uniform(-1.2, 1.2)
+        w = rng.uniform(0.05, 1.5)
+        grey = Image.effect_mandelbrot((CANVAS, CANVAS), (x, y, x + w, y + w), 100)
+    elif name == "gradient":
+        grey = Image.linear_gradient("L").rotate(rng.uniform(0, 360)).resize((CANVAS,) * 2)
+    elif name == "photo":
+        photo = _photos()[rng.integers(len(_photos()))]
+        side = int(rng.uniform(0.2, 1) * min(photo.shape))
+        top = rng.integers(photo.shape[0] - side + 1)
+        left = rng.integers(photo.shape[1] - side + 1)
+        grey = Image.fromarray(photo[top : top + side, left : left + side]).resize((CANVAS,) * 2)
+    else:
+        raise ValueError(name)
+    return grey.convert("RGB")
+
+
+def render(kind: str, split: str, rng) -> Image.Image:
+    """One non-digit of a kind, from the sources of a split ("train" or "held_out")."""
+    pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
+    if kind == "letters drawn":
+        font = pick(HERSHEY_HANDS[split])
+        strokes = hershey_strokes(font, pick(TEXT))
+        return paint(_hand(strokes, rng), rng)
+    if kind == "letters typed":
+        return typed(pick(fonts(split)), pick(TEXT), rng)
+    if kind == "symbols":
+        font = pick(sorted(HERSHEY_SYMBOLS[split]))
+        return paint(_hand(hershey_strokes(font, pick(HERSHEY_SYMBOLS[split][font])), rng), rng)
+    if kind == "shapes":
+        return paint(_hand(shape_strokes(pick(SHAPES[split]), rng), rng), rng)
+    if kind == "scribbles":
+        return paint(_hand(scribble_strokes(pick(SCRIBBLES[split]), rng), rng), rng)
+    if kind == "blobs":
+        if pick(BLOBS[split]) == "ellipse":
+            blob = [_circle(0, 0, 1) * (1, math.exp(rng.uniform(-0.7, 0.7)))]
+        else:
+            t = np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(3, 9))))
+            r = rng.uniform(0.5, 1, len(t))
+            blob = [_polygon(np.stack([r * np.cos(t), r * np.sin(t)], 1))]
+        return paint(blob, rng, filled=True)
+    if kind == "images":
+        return picture(pick(IMAGES[split]), rng)
+    raise ValueError(kind)
+
+
+def one(kind: str, split: str, seed: int) -> np.ndarray | None:
+    """A non-digit preprocessed as the server does (float32 28x28), or None when
+    preprocessing already refuses it as blank (a dot, a speck)."""
+    try:
+        return to_mnist(render(kind, split, np.random.default_rng(seed)))
+    except PreprocessError:
+        return None
+
+
+def sample(count: int, split: str, seed: int, kinds: dict = KINDS) -> tuple[np.ndarray, list]:
+    """`count` non-digits of the split, kinds in the given shares, preprocessed as served,
+    made on all cores: (float32 [n, 28, 28, 1], the kind of each). Those that preprocessing
+    refuses as blank are dropped, so n <= count."""
+    rng = np.random.default_rng(seed)
+    names = list(kinds)
+    picked = rng.choice(len(names), count, p=np.array(list(kinds.values())) / sum(kinds.values()))
+    seeds = np.random.SeedSequence(seed).generate_state(count).tolist()
+    jobs = [(names[k], split, s) for k, s in zip(picked, seeds, strict=True)]
+    images = parallel.starmap(one, jobs, f"drawing {count} non-digits", chunksize=64)
+    kept = [(img, job[0]) for img, job in zip(images, jobs, strict=True) if img is not None]
+    return np.stack([img for img, _ in kept])[..., None], [kind for _, kind in kept]
+
+
+def source_checksums(split: str) -> dict[str, str]:
+    """SHA-256 of every font file a split draws from (for the model card and README)."""
+    return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in fonts(split)}
