@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint chromium cgi-access
+.PHONY: serve test lint debian-packages chromium fonts cgi-access
 
 serve: $(VENV)/.runtime
 	$(PY) -m mnistdraw serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev chromium cgi-access
+test: $(VENV)/.dev debian-packages cgi-access
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
@@ -25,9 +25,15 @@ screenshot: $(VENV)/.dev chromium
 	MNISTDRAW_SCREENSHOT=$(CURDIR)/docs/screenshot.png $(PY) -m pytest -q \
 	  "tests/test_browser.py::test_screenshot[light]"
 
-# Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
-chromium:
-	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+# Debian's packages that the tests and training need, installed when missing: chromium for
+# the browser tests (Playwright's own browser download cannot work offline), and the fonts
+# that typed non-digits come from (data/negatives/README.md).
+DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-liberation fonts-freefont-ttf \
+  fonts-comic-neue fonts-urw-base35
+debian-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
+chromium fonts: debian-packages
 
 # Started by root, http.server runs each CGI script as `nobody`, who must be able to reach
 # the interpreter and this folder (a pyenv under /root is out of nobody's reach by default):

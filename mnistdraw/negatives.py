@@ -19,8 +19,8 @@ hands, other shapes, other styles), so refusal is measured on what training neve
 
 Sources: Hershey stroke fonts from PyPI's hershey-fonts (MIT); fonts from Debian's packages
 fonts-dejavu-core, fonts-liberation, fonts-freefont-ttf, fonts-comic-neue, fonts-urw-base35;
-photos from matplotlib's sample data. data/negatives/README.md gives versions, licences and
-checksums, which `python -m mnistdraw negatives --check` verifies."""
+photos from matplotlib's sample data. data/negatives/README.md gives versions and licences;
+data/negatives/SHA256SUMS the checksum of every file used, verified before it is used."""
 
 import hashlib
 import math
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import parallel
+from . import ROOT, parallel
 from .drawings import as_canvas
 from .preprocess import PreprocessError, to_mnist
 
@@ -262,22 +262,39 @@ def paint(strokes: list[np.ndarray], rng, filled: bool = False) -> Image.Image:
     return as_canvas(ink.reduce(SS), bool(rng.random() < 0.5))
 
 
+SOURCES = ROOT / "data" / "negatives" / "SHA256SUMS"  # every font and photo file used
+
+
+@cache
+def _checksums() -> dict[str, str]:
+    return {
+        name: digest for digest, name in (line.split() for line in SOURCES.read_text().splitlines())
+    }
+
+
+def _verified(name: str, path: Path) -> Path:
+    """path, after checking that its content is what SHA256SUMS says: the same sources, the
+    same non-digits, the same model."""
+    if not path.is_file():
+        raise MissingSource(
+            f"{path} is missing: install Debian's fonts-dejavu-core, fonts-liberation, "
+            "fonts-freefont-ttf, fonts-comic-neue and fonts-urw-base35 (`make fonts`), and "
+            "the pinned requirements-dev.txt"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != _checksums()[name]:
+        raise MissingSource(f"{path} has SHA-256 {digest}, but {SOURCES} says {_checksums()[name]}")
+    return path
+
+
 @cache
 def fonts(split: str) -> list[str]:
-    found = sorted(
-        str(p)
-        for d in FONT_DIRS[split]
-        for p in Path(d).glob("*")
-        if p.suffix in (".ttf", ".otf") and "Math" not in p.name and "Symbol" not in p.name
-    )
-    found = [f for f in found if not Path(f).name.startswith(("D050000L", "StandardSymbols"))]
-    if not found:
-        raise MissingSource(
-            f"no fonts in {', '.join(FONT_DIRS[split])}: install Debian's "
-            "fonts-dejavu-core (and for held-out measuring fonts-liberation fonts-freefont-ttf "
-            "fonts-comic-neue fonts-urw-base35), e.g. with `make fonts`"
-        )
-    return found
+    """The font files of a split, as listed and checked in SHA256SUMS."""
+    return [
+        str(_verified(name, Path(name)))
+        for name in _checksums()
+        if name.startswith(tuple(FONT_DIRS[split]))
+    ]
 
 
 def typed(font: str, char: str, rng) -> Image.Image:
@@ -297,10 +314,13 @@ def typed(font: str, char: str, rng) -> Image.Image:
 def _photos() -> list[np.ndarray]:
     import matplotlib.cbook
 
-    return [
-        np.asarray(Image.open(matplotlib.cbook.get_sample_data(name)).convert("L"))
-        for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png")
-    ]
+    photos = []
+    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"):
+        path = _verified(
+            f"matplotlib:{name}", Path(matplotlib.cbook.get_sample_data(name, asfileobj=False))
+        )
+        photos.append(np.asarray(Image.open(path).convert("L")))
+    return photos
 
 
 def picture(name: str, rng) -> Image.Image:
@@ -377,5 +397,5 @@ def sample(count: int, split: str, seed: int, kinds: dict = KINDS) -> tuple[np.n
 
 
 def source_checksums(split: str) -> dict[str, str]:
-    """SHA-256 of every font file a split draws from (for the model card and README)."""
-    return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in fonts(split)}
+    """SHA-256 of every font file a split draws from (for the model card)."""
+    return {Path(f).name: _checksums()[f] for f in fonts(split)}
