@@ -61,7 +61,7 @@ def cli(paths) -> int:
         try:
             blob = Path(path).read_bytes()
         except OSError as exc:
-            answer = api.error(400, "unreadable_file", f"{path}: {exc.strerror}")
+            answer = api.error("unreadable_file", path=path, reason=exc.strerror)
         else:
             answer = api.handle("POST", {"Content-Type": "application/octet-stream"}, blob)
         failed += answer.status != 200

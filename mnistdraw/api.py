@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
+from .errors import ERRORS
 from .preprocess import PreprocessError, preprocess, too_many_pixels
 from .recognizer import Recognizer
 
@@ -51,24 +52,22 @@ class Answer:
         return headers
 
 
-def error(status: int, code: str, message: str) -> Answer:
-    return Answer(status, {"error": {"code": code, "message": message}})
+def error(code: str, **fields) -> Answer:
+    """The answer for an error of mnistdraw/errors.py; `fields` fill in its message."""
+    kind = ERRORS[code]
+    return Answer(kind.status, {"error": {"code": code, "message": kind.message.format(**fields)}})
 
 
 def refusal(exc: PreprocessError) -> Answer:
-    return error(exc.status, exc.code, exc.message)
+    return error(exc.code, **exc.fields)
 
 
 def too_large() -> Answer:
-    return error(
-        413,
-        "payload_too_large",
-        f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB.",
-    )
+    return error("payload_too_large", mib=MAX_BODY_BYTES // (1024 * 1024))
 
 
 class BadRequest(ValueError):
-    pass
+    """A body that cannot be read (code `bad_request`); its text says what is wrong."""
 
 
 def _from_base64(text: bytes) -> bytes:
@@ -142,28 +141,23 @@ def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
     """Answer one request to POST /cgi-bin/mnist.py. Never raises."""
     try:
         if method != "POST":
-            return error(405, "method_not_allowed", "Use POST with an image, as the page does.")
+            return error("method_not_allowed", allow="POST")
         if len(body) > MAX_BODY_BYTES:
             return too_large()
         lowered = {k.lower(): v for k, v in headers.items()}
         content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in IMAGE_TYPES + SNIFFED_TYPES + ("application/json",):
-            return error(
-                415,
-                "unsupported_media_type",
-                f"Content-Type {content_type!r} is not accepted: send a data URL as "
-                'text/plain, JSON {"image": ...}, or image/png, image/jpeg, '
-                "image/webp or image/gif bytes.",
-            )
+            types = ", ".join(IMAGE_TYPES[:-1]) + " or " + IMAGE_TYPES[-1]
+            return error("unsupported_media_type", content_type=content_type, image_types=types)
         if not body.strip():
-            return error(400, "empty_body", "The request has no image. Draw a digit first.")
+            return error("empty_body")
         return recognise(image_bytes(content_type, body))
     except BadRequest as exc:
-        return error(400, "bad_request", str(exc))
+        return error("bad_request", reason=str(exc))
     except PreprocessError as exc:
         return refusal(exc)
     except MemoryError:  # an image that decodes within the limits but not within memory
         return refusal(too_many_pixels())
     except Exception:  # a bug must still answer JSON, and never show a traceback to a visitor
         log.exception("unexpected error while answering a recognition request")
-        return error(500, "internal", "Something went wrong on the server. Please try again.")
+        return error("internal")

@@ -1,6 +1,8 @@
-"""The OpenAPI 3.1 document of the API, served at /api/openapi.json."""
+"""The OpenAPI 3.1 document of the API, served at /api/openapi.json. Its error answers are
+made from the table of errors (mnistdraw/errors.py)."""
 
 from .api import IMAGE_TYPES, MAX_BODY_BYTES
+from .errors import ERRORS
 from .preprocess import MAX_PIXELS
 
 _ERROR = {
@@ -10,16 +12,27 @@ _ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "enum": [c for c, e in ERRORS.items() if e.endpoint]},
+                "message": {"type": "string"},
+            },
         }
     },
 }
 
 
-def _error(description):
+def _errors():
+    """A response for each status that the endpoint answers, with its codes and when."""
+    whens = {}
+    for code, error in ERRORS.items():
+        if error.endpoint:
+            whens.setdefault(error.status, []).append(f"`{code}`: {error.when}")
     return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        str(status): {
+            "description": "; ".join(whens[status]),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for status in sorted(whens)
     }
 
 
@@ -72,11 +85,7 @@ OPENAPI = {
                             }
                         },
                     },
-                    "400": _error("Not an image, corrupt image, bad base64 or bad JSON"),
-                    "405": _error("Method other than POST"),
-                    "413": _error("Body or image too large"),
-                    "415": _error("Content-Type not accepted"),
-                    "422": _error("Nothing drawn (code `blank`)"),
+                    **_errors(),
                 },
             }
         },

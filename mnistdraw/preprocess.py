@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 16_000_000  # decoded width x height; beyond that the image is refused (413)
+MAX_PIXELS = 16_000_000  # decoded width x height; beyond that: image_too_large
 WORK_SIDE = 512  # larger images are reduced to this longer side before any float work
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 
@@ -36,23 +36,20 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses decompression bombs above 
 
 
 class PreprocessError(ValueError):
-    """An input that cannot become a digit: code and HTTP status for the API."""
+    """An input that cannot become a digit. `code` names it in mnistdraw/errors.py, which
+    gives its status and message; `fields` fill in the message."""
 
-    def __init__(self, code: str, message: str, status: int):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+    def __init__(self, code: str, **fields):
+        super().__init__(code, fields)
+        self.code, self.fields = code, fields
 
 
 def blank(reason: str) -> PreprocessError:
-    return PreprocessError("blank", f"Nothing to recognise: {reason}. Draw a digit first.", 422)
+    return PreprocessError("blank", reason=reason)
 
 
 def too_many_pixels() -> PreprocessError:
-    return PreprocessError(
-        "image_too_large",
-        f"The image is too large: at most {MAX_PIXELS:,} pixels are accepted.",
-        413,
-    )
+    return PreprocessError("image_too_large", limit=MAX_PIXELS)
 
 
 def decode(blob: bytes) -> Image.Image:
@@ -71,13 +68,9 @@ def decode(blob: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise too_many_pixels() from exc
     except UnidentifiedImageError as exc:
-        raise PreprocessError(
-            "not_an_image", "This is not a PNG, JPEG, WebP or GIF image.", 400
-        ) from exc
+        raise PreprocessError("not_an_image") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's errors on bad data
-        raise PreprocessError(
-            "corrupt_image", "The image is truncated or corrupt and cannot be decoded.", 400
-        ) from exc
+        raise PreprocessError("corrupt_image") from exc
     return image
 
 

@@ -56,8 +56,8 @@ async def recognise(request: Request) -> Response:
     return respond(answer)
 
 
-def respond(answer: api.Answer) -> Response:
-    return Response(answer.body(), answer.status, dict(answer.headers()))
+def respond(answer: api.Answer, headers: dict | None = None) -> Response:
+    return Response(answer.body(), answer.status, {**dict(answer.headers()), **(headers or {})})
 
 
 async def index(request: Request) -> Response:
@@ -73,8 +73,12 @@ async def openapi(request: Request) -> Response:
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return respond(api.error(exc.status_code, code, exc.detail))
+    """Starlette's own refusals, answered like the API's errors."""
+    if exc.status_code == 405:  # a method that one of the page's URLs does not take
+        answer = api.error("method_not_allowed", allow=exc.headers["Allow"])
+    else:  # 404; or 401, StaticFiles' answer for a file that it may not read: not served
+        answer = api.error("not_found")
+    return respond(answer, exc.headers)
 
 
 class SecurityHeaders:
