@@ -138,7 +138,8 @@ def reliability_diagram(path: Path, confidence: np.ndarray, correct: np.ndarray,
     width = 1 / CALIBRATION_BINS
     ax.bar(centres[shown], accuracy[shown], width, edgecolor="black", alpha=0.7, label="accuracy")
     error = calibration_error(confidence, correct)
-    ax.set(ylabel="accuracy", ylim=(0, 1), title=title or f"calibration error {error:.2%}")
+    title = f"{title or 'MNIST test digits'}: calibration error {error:.2%}"
+    ax.set(ylabel="accuracy", ylim=(0, 1), title=title)
     ax.legend(loc="upper left")
     hist.bar(centres, counts, width=1 / CALIBRATION_BINS, edgecolor="black")
     hist.set(xlabel="confidence", ylabel="answers", yscale="log", xlim=(0, 1))
