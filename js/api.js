@@ -52,9 +52,9 @@ function isAnswer(data) {
   return (
     data !== null &&
     typeof data === "object" &&
-    Number.isInteger(data.digit) &&
-    data.digit >= 0 &&
-    data.digit <= 9 &&
+    // a digit, or null with a confidence when the drawing is not a digit
+    (data.digit === null || (Number.isInteger(data.digit) && data.digit >= 0 && data.digit <= 9)) &&
+    typeof data.confidence === "number" &&
     Array.isArray(data.scores) &&
     data.scores.length === 10 &&
     data.scores.every((s) => typeof s === "number" && Number.isFinite(s))

@@ -44,11 +44,12 @@ const pad = createPad({
   wrap: $("pad-wrap"),
   onStrokeStart: view.hideAlert, // the user is acting on it; a new answer or error will follow
   onStrokeEnd: () => {
-    if (liveToggle.checked) predictDrawing();
+    if (liveToggle.checked) predictDrawing({ live: true });
   },
 });
 
-function predictDrawing() {
+// `live`: sent by itself at the end of a stroke, while the drawing may not be finished.
+function predictDrawing({ live = false } = {}) {
   uploads.hidePreview();
   if (pad.isEmpty()) {
     client.cancel();
@@ -56,7 +57,7 @@ function predictDrawing() {
     view.showAlert(BLANK_HINT);
     return;
   }
-  predict(pad.dataUrl(), "text/plain;charset=UTF-8", { kind: "drawing" });
+  predict(pad.dataUrl(), "text/plain;charset=UTF-8", { kind: "drawing", live });
 }
 
 function clearAll() {
@@ -74,11 +75,11 @@ function undo() {
     view.hideAlert();
     view.reset();
   } else if (liveToggle.checked) {
-    predictDrawing();
+    predictDrawing({ live: true });
   }
 }
 
-$("predict").addEventListener("click", predictDrawing);
+$("predict").addEventListener("click", () => predictDrawing());
 $("clear").addEventListener("click", clearAll);
 $("undo").addEventListener("click", undo);
 

@@ -1,6 +1,6 @@
 // The result view: the one place that shows an answer (the digit, its confidence, the bar of
-// each score, the 28x28 image the model saw, the sentence for screen readers), an error, or
-// nothing yet.
+// each score, the 28x28 image the model saw, the sentence for screen readers), "not a digit"
+// with the closest guess, an error, or nothing yet.
 
 const EMPTY = "Draw a digit to start";
 
@@ -42,6 +42,7 @@ export function createResultView(section) {
   const alertText = find("alert-text");
   const digitEl = find("digit");
   const confidenceEl = find("confidence");
+  const guessEl = find("guess");
   const seenCanvas = find("seen");
   const announceEl = find("announce");
   const modelEl = find("model");
@@ -72,6 +73,7 @@ export function createResultView(section) {
     setState("empty");
     digitEl.textContent = "–";
     confidenceEl.textContent = EMPTY;
+    guessEl.textContent = "";
     modelEl.textContent = "";
     announceEl.textContent = "";
     seenCanvas.getContext("2d").clearRect(0, 0, seenCanvas.width, seenCanvas.height);
@@ -89,25 +91,40 @@ export function createResultView(section) {
     showAlert(message);
   }
 
-  // `source` is {kind: "drawing"} or {kind: "upload"}: the spoken sentence says which.
+  // `source` is {kind: "drawing"} or {kind: "upload"}, and `live` when the answer came by
+  // itself at the end of a stroke: the wording is gentler, since the drawing may not be done.
   function showAnswer(answer, source) {
     hideAlert();
-    setState("done");
-    const { digit, scores } = answer;
-    const confidence = typeof answer.confidence === "number" ? answer.confidence : scores[digit];
-    const pct = formatPercent(confidence);
-    digitEl.textContent = String(digit);
-    confidenceEl.textContent = `${pct}\u00a0% confidence`;
+    const { scores } = answer;
+    const notDigit = answer.digit === null;
+    setState(notDigit ? "notdigit" : "done");
+    const guess = scores.indexOf(Math.max(...scores)); // what it would read, if it were a digit
+    const from = source.kind === "upload" ? " in the uploaded image" : "";
+    if (notDigit) {
+      // Never a big confident digit: a question mark, the closest guess and grey bars.
+      digitEl.textContent = "?";
+      confidenceEl.textContent = source.live
+        ? "Doesn\u2019t look like a digit yet"
+        : "That doesn\u2019t look like a digit";
+      guessEl.textContent = `Closest guess: ${guess}`;
+      announceEl.textContent = source.live
+        ? `Not a digit yet. Closest guess ${guess}.`
+        : `That doesn\u2019t look like a digit${from}. The closest guess is ${guess}.`;
+    } else {
+      const pct = formatPercent(answer.confidence);
+      digitEl.textContent = String(answer.digit);
+      confidenceEl.textContent = `${pct}\u00a0% confidence`;
+      guessEl.textContent = "";
+      announceEl.textContent = `Recognised ${answer.digit}${from} with ${pct}\u00a0% confidence`;
+    }
     scores.forEach((score, label) => {
       const item = barItems[label];
       const clamped = Math.min(1, Math.max(0, score));
       item.style.setProperty("--score", String(clamped));
       item.querySelector(".bar-value").textContent = clamped.toFixed(2);
-      item.classList.toggle("top", label === digit);
+      item.classList.toggle("top", label === guess);
     });
     modelEl.textContent = answer.model ? `Model: ${answer.model}` : "";
-    const from = source.kind === "upload" ? " in the uploaded image" : "";
-    announceEl.textContent = `Recognised ${digit}${from} with ${pct}\u00a0% confidence`;
     const id = shown;
     drawDataUrl(seenCanvas, answer.input, () => id === shown);
   }

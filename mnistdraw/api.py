@@ -121,15 +121,22 @@ def to_png_data_url(pixels: np.ndarray) -> str:
 
 
 def recognise(blob: bytes) -> Answer:
+    """The answer for an image: the digit, or null when it is not a digit. `scores` are the
+    ten digit scores (summing to 1: "if it is a digit, which one"); `confidence` is the
+    probability that the answer is right: of the digit named, or of "not a digit"."""
     pixels = preprocess(blob)
     model = recognizer()
-    scores = model.predict(pixels[None])[0].astype(float)
-    digit = int(scores.argmax())
+    probabilities = model.probabilities(pixels[None])[0].astype(float)
+    scores = probabilities[:10] / probabilities[:10].sum()
+    not_a_digit = float(probabilities[10])
+    digit = None if not_a_digit > model.threshold else int(scores.argmax())
     return Answer(
         200,
         {
             "digit": digit,
-            "confidence": round(float(scores[digit]), 4),
+            "number": None if digit is None else str(digit),
+            "confidence": round(not_a_digit if digit is None else probabilities[digit], 4),
+            "not_a_digit": round(not_a_digit, 4),
             "scores": [round(float(s), 6) for s in scores],
             "input": to_png_data_url(pixels),
             "model": model.id,

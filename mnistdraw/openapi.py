@@ -78,7 +78,8 @@ OPENAPI = {
                 },
                 "responses": {
                     "200": {
-                        "description": "The digit, its confidence and all ten scores",
+                        "description": "The digit (or null: not a digit), its confidence and all "
+                        "ten scores",
                         "content": {
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/Recognition"}
@@ -101,16 +102,48 @@ OPENAPI = {
             "Error": _ERROR,
             "Recognition": {
                 "type": "object",
-                "required": ["digit", "confidence", "scores", "input", "model"],
+                "required": [
+                    "digit",
+                    "number",
+                    "confidence",
+                    "not_a_digit",
+                    "scores",
+                    "input",
+                    "model",
+                ],
                 "properties": {
-                    "digit": {"type": "integer", "minimum": 0, "maximum": 9},
-                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                    "digit": {
+                        "type": ["integer", "null"],
+                        "minimum": 0,
+                        "maximum": 9,
+                        "description": "the digit read; null when the drawing is not a digit",
+                    },
+                    "number": {
+                        "type": ["string", "null"],
+                        "description": "the digits read, as a string; null when not a digit",
+                    },
+                    "confidence": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "the probability that the answer is right: of the "
+                        "digit read, or of 'not a digit' when digit is null",
+                    },
+                    "not_a_digit": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "the probability that the drawing is not a digit "
+                        "(a letter, a face, a scribble); above the model's threshold, "
+                        "digit and number are null",
+                    },
                     "scores": {
                         "type": "array",
                         "items": {"type": "number"},
                         "minItems": 10,
                         "maxItems": 10,
-                        "description": "probabilities of the labels 0-9, summing to 1",
+                        "description": "scores of the digits 0-9, summing to 1: if it is a "
+                        "digit, which one (also when digit is null: the closest guess)",
                     },
                     "input": {
                         "type": "string",

@@ -180,7 +180,10 @@ def normalise_strokes(fine: np.ndarray) -> np.ndarray:
     """Bring the stroke width of a FINE-sized digit into MNIST's range: thicken hairlines
     (they would fade to nothing at 20 px) and thin very thick strokes (they fill the holes)."""
     width = stroke_width(fine)
-    if max(fine.shape) < 2.5 * width:
+    # measured on the ink itself, not on the box with its anti-aliased fringe: with that
+    # margin a dot of 6-8 px on a 280 px canvas looked long enough to be a stroke
+    top, bottom, left, right = _bbox(fine > 0.5) or (0, 0, 0, 0)
+    if max(bottom - top, right - left) < 2.5 * width:
         raise blank("a dot or a blob is not a digit")
     if width < THINNEST * STROKE_TARGET:
         steps = round((STROKE_TARGET - width) / 2)  # each 3x3 dilation adds 2 px of width
