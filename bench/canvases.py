@@ -1,19 +1,24 @@
-"""The bodies the page posts, for the benchmarks: real MNIST test digits drawn as a person
-would (mnistdraw.drawings, on a transparent 280 px canvas), then encoded by a real browser.
+"""The bodies the page posts, for the tests and the benchmarks: real MNIST test digits drawn as
+a person would (mnistdraw.drawings) on the page's transparent 280 px canvas, as data URLs.
 
-Each drawing is put on a 280 px canvas in headless chromium and read back with
-`canvas.toDataURL("image/png")`, as js/app.js does, so the pixels are the drawing's and the
-PNG is the browser's. This matters for speed: chromium compresses fast (zlib level 1, the Up
-filter on every row), so its PNGs are about twice the size of Pillow's (level 6, adaptive
-filters) and inflate in about half the time. Bodies encoded by Pillow would overstate what
-decoding a real request costs by ~0.3 ms.
+`canvas_data_url` has Pillow encode the PNG: quick, no browser needed, what the tests post.
+`page_bodies`, for the benchmarks, has a real browser encode it: each drawing is put on a
+280 px canvas in headless chromium and read back with `canvas.toDataURL("image/png")`, as the
+page does, so the pixels are the drawing's and the PNG is the browser's. This matters for
+speed: chromium compresses fast (zlib level 1, the Up filter on every row), so its PNGs are
+about twice the size of Pillow's (level 6, adaptive filters) and inflate in about half the
+time. Bodies encoded by Pillow would overstate what decoding a real request costs by ~0.3 ms.
 
-Needs Debian's chromium (`make chromium`) and Playwright (requirements-dev.txt).
+`page_bodies` needs Debian's chromium (`make chromium`) and Playwright (requirements-dev.txt).
 """
 
+import base64
+from functools import cache
 from pathlib import Path
 
-from mnistdraw import drawings
+import numpy as np
+
+from mnistdraw import data, drawings
 
 CHROMIUM = Path("/usr/bin/chromium")
 TO_DATA_URLS = """async (urls) => {
@@ -33,6 +38,24 @@ TO_DATA_URLS = """async (urls) => {
 }"""
 
 
+@cache
+def mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test digits (uint8 28x28) and their labels, loaded once."""
+    return data.load("test")
+
+
+def canvas_png(index: int, **style) -> bytes:
+    """MNIST test digit number `index` drawn on the page's transparent canvas (any field of
+    `drawings.Style` may be changed), as PNG bytes encoded by Pillow."""
+    digit = mnist_test_set()[0][index]
+    return drawings.encode(drawings.draw(digit, drawings.Style(**{"transparent": True, **style})))
+
+
+def canvas_data_url(index: int, **style) -> bytes:
+    """`canvas_png` as the data URL that the page posts."""
+    return b"data:image/png;base64," + base64.b64encode(canvas_png(index, **style))
+
+
 def page_bodies(count: int) -> list[bytes]:
     """The first `count` MNIST test digits as the page would post them: PNG data URLs."""
     if not CHROMIUM.is_file():
@@ -42,7 +65,7 @@ def page_bodies(count: int) -> list[bytes]:
         )
     from playwright.sync_api import sync_playwright
 
-    drawn = [drawings.test_canvas(i).decode("ascii") for i in range(count)]
+    drawn = [canvas_data_url(i).decode("ascii") for i in range(count)]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:

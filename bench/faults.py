@@ -1,9 +1,9 @@
 """A worker of the persistent server killed under load: what do visitors see?
 
-    python bench/faults.py [--kills 3] [--every 4] [--connections 16] [--json FILE]
+    python -m bench.faults [--kills 3] [--every 4] [--connections 16] [--json FILE]
 
 Starts `python -m mnistdraw serve --workers 2` (or takes --url), puts it under load with the
-asyncio generator of bench/load.py (it records when each failure happens), and every
+asyncio generator of bench.load (it records when each failure happens), and every
 `--every` seconds sends SIGKILL to one worker, found among the children of gunicorn's arbiter
 with psutil. For each kill it reports how long until a new worker pid appears, how many
 requests failed around the kill (socket errors and non-2xx), and the latency of the run.
@@ -19,13 +19,9 @@ import time
 from pathlib import Path
 
 import psutil
-from load import (
-    find_arbiter,
-    page_bodies,
-    persistent_server,
-    recognised,
-    run_python,
-)
+
+from .canvases import page_bodies
+from .load import find_arbiter, persistent_server, recognised, run_python
 
 WINDOW = (-0.1, 2.0)  # seconds around a kill in which a failure counts as caused by it
 

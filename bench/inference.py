@@ -1,20 +1,19 @@
 """ONNX inference time of the shipped model with onnxruntime, one thread.
 
-    python bench/inference.py [--runs 3000]
+    python -m bench.inference [--runs 3000]
 
 Prints the latency of one digit (batch 1), median and p99, and the time per digit in
 batches of 100, on real MNIST test digits."""
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mnistdraw import data  # noqa: E402
-from mnistdraw.recognizer import Recognizer  # noqa: E402
+from mnistdraw.recognizer import Recognizer
+
+from .canvases import mnist_test_set
+from .stats import percentile
 
 
 def main(argv=None):
@@ -22,7 +21,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3000)
     args = parser.parse_args(argv)
     model = Recognizer(threads=1)
-    x_test, _ = data.load("test")
+    x_test, _ = mnist_test_set()
     digits = (x_test / 255.0).astype(np.float32)
 
     for i in range(200):  # warm up
@@ -32,7 +31,6 @@ def main(argv=None):
         started = time.perf_counter()
         model.predict(digits[i % 10000 : i % 10000 + 1])
         times.append(time.perf_counter() - started)
-    ms = np.array(times) * 1000
     started = time.perf_counter()
     for i in range(0, 5000, 100):
         model.predict(digits[i : i + 100])
@@ -40,7 +38,8 @@ def main(argv=None):
 
     print(f"model {model.id}, onnxruntime, 1 thread, {args.runs} runs")
     print(
-        f"batch 1:   median {np.median(ms):.3f} ms  p99 {np.percentile(ms, 99):.3f} ms "
+        f"batch 1:   median {percentile(times, 50) * 1000:.3f} ms  "
+        f"p99 {percentile(times, 99) * 1000:.3f} ms "
         "per digit (target: <= 1 ms)"
     )
     print(f"batch 100: {batched:.3f} ms per digit")

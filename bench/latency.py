@@ -1,6 +1,6 @@
 """Latency of one recognition, in process and through the classic CGI server.
 
-    python bench/latency.py [--requests 2000] [--cgi-requests 20] [--no-cgi] [--json FILE]
+    python -m bench.latency [--requests 2000] [--cgi-requests 20] [--no-cgi] [--json FILE]
 
 In process: real MNIST test digits drawn on a transparent 280 px canvas and encoded as the page
 sends them, by chromium's canvas.toDataURL (bench/canvases.py), go through
@@ -20,22 +20,15 @@ import os
 import statistics
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from mnistdraw import api, preprocess
 
-from bench import servers  # noqa: E402
-from bench.canvases import page_bodies  # noqa: E402
-from mnistdraw import api, preprocess  # noqa: E402
+from . import servers
+from .canvases import page_bodies
+from .stats import percentile
 
 TARGETS = {"in-process p50 (ms)": 2.0, "CGI median (s)": 0.5}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(seconds: list[float], scale: float = 1000.0) -> dict:
@@ -51,7 +44,7 @@ def summary(seconds: list[float], scale: float = 1000.0) -> dict:
 
 def in_process(requests: int, digits: int = 200) -> dict:
     urls = page_bodies(digits)
-    headers = {"Content-Type": "text/plain;charset=UTF-8"}  # what the page's fetch sends
+    headers = {"Content-Type": servers.PAGE_CONTENT_TYPE}
     model = api.recognizer()
     refused = {}
     for i, url in enumerate(urls):  # warm-up (model session, allocator, caches)
@@ -78,7 +71,7 @@ def in_process(requests: int, digits: int = 200) -> dict:
         "answer_ms": summary(total),
         "decode_preprocess_ms": summary(prep),
         "model_ms": summary(infer),
-        "data_url_bytes": statistics.median(len(u) for u in urls),
+        "data_url_bytes": percentile([len(u) for u in urls], 50),
         "digits": len(urls),
         "refused_test_digits": refused,
     }
@@ -89,17 +82,9 @@ def cgi(requests: int) -> dict:
         body = page_bodies(1)[0]
         seconds = []
         for _ in range(requests + 1):  # the first one warms the page cache: not counted
-            req = urllib.request.Request(
-                base + "/cgi-bin/mnist.py",
-                data=body,
-                headers={"Content-Type": "text/plain;charset=UTF-8"},
-            )
-            started = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=60) as response:
-                answer = json.loads(response.read())
-                status = response.headers.get("Status", "200")
-            seconds.append(time.perf_counter() - started)
-            assert status.startswith("200") and answer["digit"] == 7, (status, answer)
+            reply = servers.request(base, body=body, timeout=60)
+            seconds.append(reply.seconds)
+            assert reply.status == 200 and reply.json()["digit"] == 7, (reply.status, reply.body)
         return {"request_s": summary(seconds[1:], scale=1.0), "first_s": seconds[0]}
 
 

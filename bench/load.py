@@ -1,9 +1,9 @@
 """Load on the persistent server (and the classic CGI server), from a separate process.
 
-    python bench/load.py                    # 16 connections for 20 s, then CGI with 8 clients
-    python bench/load.py --soak             # 32 connections for 60 s: is worker memory flat?
-    python bench/load.py --url http://127.0.0.1:8000 --no-cgi
-    python bench/load.py --engine python    # the asyncio load generator instead of wrk
+    python -m bench.load                    # 16 connections for 20 s, then CGI with 8 clients
+    python -m bench.load --soak             # 32 connections for 60 s: is worker memory flat?
+    python -m bench.load --url http://127.0.0.1:8000 --no-cgi
+    python -m bench.load --engine python    # the asyncio load generator instead of wrk
 
 Without --url it starts `python -m mnistdraw serve --workers 2` on a free loopback port. The
 requests are what the page sends: POST /cgi-bin/mnist.py with the data URL of a 280 px canvas
@@ -26,27 +26,23 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from . import servers
+from .canvases import page_bodies
+from .servers import API, PAGE_CONTENT_TYPE
+from .stats import percentile
 
-from bench import servers  # noqa: E402
-from bench.canvases import page_bodies  # noqa: E402
-
-API = "/cgi-bin/mnist.py"
-TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}  # issue 3's, at TARGET_CONNECTIONS
+TARGETS = {"requests_per_s": 800.0, "p99_ms": 25.0}  # at TARGET_CONNECTIONS
 TARGET_CONNECTIONS = 16
 MiB = 1024 * 1024
 
@@ -56,16 +52,7 @@ MiB = 1024 * 1024
 
 def recognised(base: str, urls: list[bytes]) -> list[bytes]:
     """The bodies that the server answers with 200 (a few drawn 1s may be refused)."""
-    kept = []
-    for url in urls:
-        req = urllib.request.Request(base + API, data=url, headers={"Content-Type": "text/plain"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                if response.status == 200 and response.headers.get("Status", "200")[:3] == "200":
-                    kept.append(url)
-        except urllib.error.HTTPError:
-            pass
-    return kept
+    return [url for url in urls if servers.request(base, body=url).status == 200]
 
 
 # ----------------------------------------------------------------- the servers
@@ -180,19 +167,15 @@ def describe_sample(sample: dict | None) -> str:
 
 
 def percentiles(latencies_s: list[float]) -> dict:
+    keys = {"p50_ms": 50, "p90_ms": 90, "p99_ms": 99, "max_ms": 100}
     if not latencies_s:
-        return {"p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None}
-    ordered = sorted(latencies_s)
-
-    def q(p):
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
-
-    return {"p50_ms": q(50), "p90_ms": q(90), "p99_ms": q(99), "max_ms": ordered[-1] * 1000}
+        return dict.fromkeys(keys)
+    return {key: percentile(latencies_s, q) * 1000 for key, q in keys.items()}
 
 
 LUA = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["Content-Type"] = "%(content_type)s"
 local bodies = {%(bodies)s}
 local n = 0
 request = function()
@@ -223,7 +206,9 @@ def run_wrk(base: str, bodies: list[bytes], connections: int, duration: float) -
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "post.lua"
         lua_bodies = ", ".join(f"[[{b.decode('ascii')}]]" for b in bodies)  # base64: no ]]
-        script.write_text(LUA % {"bodies": lua_bodies, "path": API})
+        script.write_text(
+            LUA % {"bodies": lua_bodies, "path": API, "content_type": PAGE_CONTENT_TYPE}
+        )
         threads = max(1, min(2, connections))
         result = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s"]
@@ -274,7 +259,7 @@ async def _python_load(base, bodies, connections, duration, timeout, events):
     requests = [
         (
             f"POST {API} HTTP/1.1\r\nHost: {url.netloc}\r\n"
-            f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Content-Type: {PAGE_CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         + body
         for body in bodies
@@ -360,15 +345,11 @@ def run_cgi(base: str, body: bytes, clients: int, per_client: int) -> dict:
 
     def client():
         for _ in range(per_client):
-            req = urllib.request.Request(
-                base + API, data=body, headers={"Content-Type": "text/plain;charset=UTF-8"}
-            )
             started = time.perf_counter()
             try:
-                with urllib.request.urlopen(req, timeout=60) as response:
-                    answer = json.loads(response.read())
-                    status = response.headers.get("Status", "200")
-                problem = None if status[:3] == "200" and "digit" in answer else f"Status {status}"
+                reply = servers.request(base, body=body, timeout=60)
+                ok = reply.status == 200 and "digit" in reply.json()
+                problem = None if ok else f"Status {reply.status}"
             except (OSError, ValueError) as exc:
                 problem = type(exc).__name__
             with lock:
@@ -388,8 +369,8 @@ def run_cgi(base: str, body: bytes, clients: int, per_client: int) -> dict:
         "requests": len(latencies),
         "seconds": seconds,
         "requests_per_s": len(latencies) / seconds,
-        "p50_s": statistics.median(latencies),
-        "p99_s": sorted(latencies)[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
+        "p50_s": percentile(latencies, 50),
+        "p99_s": percentile(latencies, 99),
         "max_s": max(latencies),
         "errors": sum(failures.values()),
         "error_kinds": dict(failures),

@@ -1,17 +1,23 @@
-"""Start the two servers as subprocesses on free loopback ports: for the tests (through the
-fixtures in tests/conftest.py) and for the benchmarks."""
+"""The two servers, for the tests (through the fixtures in tests/conftest.py) and for the
+benchmarks: start them as subprocesses on free loopback ports, and send them requests."""
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-ROOT = Path(__file__).resolve().parent.parent
+from mnistdraw import ROOT
+
+API = "/cgi-bin/mnist.py"
+PAGE_CONTENT_TYPE = "text/plain;charset=UTF-8"  # what the page's fetch sends with a data URL
 CLASSIC = (
     [sys.executable, "-m", "http.server", "--cgi", "--bind", "127.0.0.1", "{port}"],
     "/index.html",
@@ -90,3 +96,52 @@ def running(cmd: list[str], probe_path: str):
         yield proc, base
     finally:
         stop(proc)
+
+
+# ----------------------------------------------------------------- requests
+
+
+def script_status(http_status: int, headers: Mapping[str, str]) -> int:
+    """The status the API answered with. `http.server --cgi` answers `200 Script output
+    follows` to every CGI request and passes the script's own status on as a `Status:`
+    header; the persistent server sends its status as the HTTP status and no such header."""
+    cgi_status = headers.get("Status")
+    return int(cgi_status.split()[0]) if cgi_status else http_status
+
+
+@dataclass
+class Reply:
+    http_status: int
+    headers: Mapping[str, str]  # names case-insensitive (an http.client.HTTPMessage)
+    body: bytes
+    seconds: float = 0.0  # from sending the request to the whole answer
+
+    @property
+    def status(self) -> int:
+        """The API's status, in either server mode (see `script_status`)."""
+        return script_status(self.http_status, self.headers)
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def request(
+    base: str,
+    path: str = API,
+    body: bytes | None = None,
+    content_type: str = PAGE_CONTENT_TYPE,
+    method: str | None = None,
+    timeout: float = 30.0,
+) -> Reply:
+    """One request to either server mode (a POST when there is a body, else a GET); an error
+    status is a reply like any other, never an exception."""
+    req = urllib.request.Request(base + path, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", content_type)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            status, headers, content = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        status, headers, content = exc.code, exc.headers, exc.read()
+    return Reply(status, headers, content, time.perf_counter() - started)

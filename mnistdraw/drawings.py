@@ -5,7 +5,6 @@ or transparent background. Tests and benchmarks use it to measure what the page 
 import base64
 import io
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -97,15 +96,3 @@ def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
 def data_url(image: Image.Image) -> bytes:
     """The body the page posts: the canvas as a PNG data URL."""
     return b"data:image/png;base64," + base64.b64encode(encode(image))
-
-
-@cache
-def test_digits() -> tuple[np.ndarray, np.ndarray]:
-    from . import data
-
-    return data.load("test")
-
-
-def test_canvas(index: int, **style) -> bytes:
-    """MNIST test digit number `index` drawn on the page's transparent canvas, as a data URL."""
-    return data_url(draw(test_digits()[0][index], Style(**{"transparent": True, **style})))

@@ -11,7 +11,7 @@ from bench.servers import CLASSIC, persistent, running
 def classic_server():
     """`python -m http.server --cgi` in the repository root, as README runs it."""
     if sys.version_info >= (3, 15):
-        pytest.fail("http.server --cgi was removed in Python 3.15; run the suite on 3.10-3.14")
+        pytest.fail("http.server --cgi was removed in Python 3.15; run the suite on 3.11-3.14")
     with running(*CLASSIC) as (_, base):
         yield base
 

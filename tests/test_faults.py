@@ -1,4 +1,4 @@
-"""Faults (issue 5): a missing or broken model, a worker that dies, and slow clients.
+"""Faults: a missing or broken model, a worker that dies, and slow clients.
 
 - `python -m mnistdraw serve` refuses to start, quickly and clearly, on a model it cannot use;
   the CGI script answers a JSON 500 then, never a guessed digit.
@@ -7,7 +7,6 @@
   visitor is still answered at once. Whether such connections are ever closed is checked too.
 """
 
-import base64
 import json
 import os
 import signal
@@ -16,34 +15,20 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from bench.servers import free_port, log_of, start, stop
-from mnistdraw import drawings
+from bench.canvases import canvas_data_url, canvas_png
+from bench.servers import CLASSIC, free_port, log_of, persistent, request, start, stop
+from mnistdraw import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-API = "/cgi-bin/mnist.py"
-
-
-def canvas_data_url(index: int = 0) -> bytes:
-    return drawings.test_canvas(index)
+SEVEN = canvas_data_url(0)  # MNIST test digit 0, a 7, as the page posts it
 
 
-def post(base: str, body: bytes, timeout: float = 10.0) -> tuple[int, dict, dict]:
-    """POST a body to the API: (status, JSON answer, headers). Errors are answers too."""
-    req = urllib.request.Request(
-        base + API, data=body, headers={"Content-Type": "text/plain"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read()), dict(exc.headers)
+def post(base: str, timeout: float = 10.0):
+    return request(base, body=SEVEN, timeout=timeout)
 
 
 # ----------------------------------------------------------------- the model
@@ -113,10 +98,7 @@ def classic_with_bad_model(bad_model):
     previous = os.environ.get("MNISTDRAW_MODEL")
     os.environ["MNISTDRAW_MODEL"] = path  # start() passes the environment on
     try:
-        proc, base = start(
-            [sys.executable, "-m", "http.server", "--cgi", "--bind", "127.0.0.1", "{port}"],
-            "/index.html",
-        )
+        proc, base = start(*CLASSIC)
     finally:
         if previous is None:
             del os.environ["MNISTDRAW_MODEL"]
@@ -130,9 +112,10 @@ def test_cgi_answers_500_on_a_bad_model(classic_with_bad_model):
     """The CGI script cannot refuse to start, so it answers each request with a JSON 500 and
     writes the reason to the server's log; it never guesses a digit."""
     base, proc = classic_with_bad_model
-    status, answer, headers = post(base, canvas_data_url())
-    assert status == 200  # http.server ignores the script's status...
-    assert headers["Status"].startswith("500")  # ...which is here
+    reply = post(base)
+    assert reply.http_status == 200  # http.server ignores the script's status...
+    assert reply.status == 500  # ...which is in its Status header
+    answer = reply.json()
     assert answer["error"]["code"] == "internal" and "digit" not in answer
     assert "Traceback" not in json.dumps(answer)
     stop(proc)
@@ -143,7 +126,7 @@ def test_cgi_answers_500_on_a_bad_model(classic_with_bad_model):
 def test_cli_fails_on_a_bad_model(bad_model, tmp_path):
     path, message = bad_model
     image = tmp_path / "digit.png"
-    image.write_bytes(base64.b64decode(canvas_data_url().split(b",", 1)[1]))
+    image.write_bytes(canvas_png(0))
     result = subprocess.run(
         [sys.executable, "cgi-bin/mnist.py", str(image)],
         cwd=ROOT,
@@ -164,10 +147,7 @@ def test_cli_fails_on_a_bad_model(bad_model, tmp_path):
 @pytest.fixture(scope="module")
 def own_server():
     """A persistent server of our own (two workers): this module kills its workers."""
-    proc, base = start(
-        [sys.executable, "-m", "mnistdraw", "serve", "--port", "{port}", "--workers", "2"],
-        "/api/health",
-    )
+    proc, base = start(*persistent(2))
     yield base, psutil.Process(proc.pid)
     stop(proc)
 
@@ -188,7 +168,6 @@ def wait_for_workers(arbiter: psutil.Process, count: int, timeout: float = 30.0)
 
 def test_killed_worker_is_replaced(own_server):
     base, arbiter = own_server
-    body = canvas_data_url()
     before = wait_for_workers(arbiter, 2)
     outcomes = []
     stop_load = threading.Event()
@@ -196,7 +175,7 @@ def test_killed_worker_is_replaced(own_server):
     def load():
         while not stop_load.is_set():
             try:
-                outcomes.append(post(base, body, timeout=5)[0])
+                outcomes.append(post(base, timeout=5).status)
             except OSError as exc:
                 outcomes.append(repr(exc))
 
@@ -222,8 +201,8 @@ def test_killed_worker_is_replaced(own_server):
     assert len(failures) <= 2, f"{len(failures)} of {len(outcomes)} requests failed: {failures}"
     assert outcomes.count(200) >= 10, outcomes
     for _ in range(6):  # both workers answer (fresh connections spread over them)
-        status, answer, _ = post(base, body)
-        assert status == 200 and answer["digit"] == 7
+        reply = post(base)
+        assert reply.status == 200 and reply.json()["digit"] == 7
 
 
 def test_server_survives_killing_every_worker(own_server):
@@ -237,8 +216,8 @@ def test_server_survives_killing_every_worker(own_server):
         time.sleep(0.1)
         after = workers(arbiter)
     assert not after & before and len(after) == 2, (before, after)
-    status, answer, _ = post(base, canvas_data_url(), timeout=30)
-    assert status == 200 and answer["digit"] == 7
+    reply = post(base, timeout=30)
+    assert reply.status == 200 and reply.json()["digit"] == 7
 
 
 # ----------------------------------------------------------------- slow clients
@@ -283,17 +262,14 @@ class Dribbler:
 
 
 def test_slowloris_does_not_block_normal_clients(persistent_server):
-    body = canvas_data_url()
     dribbler = Dribbler(persistent_server, SLOW_CLIENTS)
     try:
         time.sleep(3 * DRIP_SECONDS)
         assert dribbler.sent >= 2 and not dribbler.closed_by_server
         for _ in range(10):
-            started = time.monotonic()
-            status, answer, _ = post(persistent_server, body, timeout=5)
-            seconds = time.monotonic() - started
-            assert status == 200 and answer["digit"] == 7
-            assert seconds < 1.0, f"a normal request took {seconds:.2f} s during slowloris"
+            reply = post(persistent_server, timeout=5)
+            assert reply.status == 200 and reply.json()["digit"] == 7
+            assert reply.seconds < 1.0, f"a normal request took {reply.seconds:.2f} s"
             time.sleep(0.2)
     finally:
         dribbler.close()
@@ -350,11 +326,11 @@ def test_slow_connections_are_closed(persistent_server):
 
 def test_short_load_has_no_errors(persistent_server, tmp_path):
     """16 keep-alive connections for 10 s on the persistent server and 8 concurrent clients
-    on the classic one, through bench/load.py's own load generator: not one request may
-    fail. (Its speed figures are printed, never asserted: see bench/.)"""
+    on the classic one, through bench.load's own load generator: not one request may fail.
+    (Its speed figures are printed, never asserted: see bench/.)"""
     out = tmp_path / "load.json"
     result = subprocess.run(
-        [sys.executable, "bench/load.py", "--url", persistent_server, "--engine", "python"]
+        [sys.executable, "-m", "bench.load", "--url", persistent_server, "--engine", "python"]
         + ["--connections", "16", "--duration", "10", "--warmup", "1"]
         + ["--cgi-clients", "8", "--cgi-requests", "2", "--json", str(out)],
         cwd=ROOT,

@@ -1,124 +1,71 @@
 """Real HTTP on loopback against both modes: the classic `http.server --cgi` and the
-persistent server, each started as a subprocess by the fixtures in conftest.py."""
+persistent server, each started as a subprocess by the fixtures in conftest.py. Hostile
+requests are tests/test_hostile.py's, faults tests/test_faults.py's."""
 
-import base64
-import io
 import json
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 from PIL import Image
 
-from mnistdraw import MODELS_DIR, ROOT, data, drawings
+from bench.canvases import canvas_data_url, canvas_png, mnist_test_set
+from bench.servers import API, request
+from mnistdraw import ROOT, drawings
 
-X_TEST, Y_TEST = data.load("test")
-
-
-def request(base, path, body=None, content_type="text/plain;charset=UTF-8", method=None):
-    """(status, headers, body bytes). http.server always answers 200 to a CGI request and
-    passes the script's `Status:` on as a header; that header is the status there."""
-    req = urllib.request.Request(base + path, data=body, method=method)
-    if body is not None:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            status, headers, content = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        status, headers, content = exc.code, exc.headers, exc.read()
-    if headers.get("Status"):
-        status = int(headers["Status"].split()[0])
-    return status, headers, content
-
-
-canvas_data_url = drawings.test_canvas
+X_TEST, Y_TEST = mnist_test_set()
+# every file of the page: what both servers must hand out as it is
+PAGE_FILES = ["index.html"] + sorted(
+    p.relative_to(ROOT).as_posix()
+    for folder in ("css", "js")
+    for p in (ROOT / folder).rglob("*")
+    if p.is_file()
+)
 
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3, 4])
 def test_a_drawn_digit_is_read(server, index):
-    status, headers, content = request(server, "/cgi-bin/mnist.py", canvas_data_url(index))
-    assert status == 200
-    assert headers["Content-Type"] == "application/json"
-    answer = json.loads(content)
+    reply = request(server, API, canvas_data_url(index))
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/json"
+    answer = reply.json()
     assert answer["digit"] == Y_TEST[index]
     assert answer["confidence"] > 0.5
     assert len(answer["scores"]) == 10
 
 
 def test_raw_png_upload(server):
-    blob = base64.b64decode(canvas_data_url(1, height=0.3, brush=6).split(b",", 1)[1])
-    status, _, content = request(server, "/cgi-bin/mnist.py", blob, "image/png")
-    assert status == 200 and json.loads(content)["digit"] == Y_TEST[1]
+    reply = request(server, API, canvas_png(1, height=0.3, brush=6), "image/png")
+    assert reply.status == 200 and reply.json()["digit"] == Y_TEST[1]
 
 
 def test_a_blank_canvas_gets_422_blank(server):
-    out = io.BytesIO()
-    Image.new("RGBA", (280, 280)).save(out, "PNG")
-    body = b"data:image/png;base64," + base64.b64encode(out.getvalue())
-    status, _, content = request(server, "/cgi-bin/mnist.py", body)
-    assert status == 422
-    assert json.loads(content)["error"]["code"] == "blank"
+    reply = request(server, API, drawings.data_url(Image.new("RGBA", (280, 280))))
+    assert reply.status == 422
+    assert reply.json()["error"]["code"] == "blank"
 
 
-def test_get_of_the_endpoint_is_405_json(server):
-    status, _, content = request(server, "/cgi-bin/mnist.py")
-    assert status == 405
-    assert json.loads(content)["error"]["code"] == "method_not_allowed"
-
-
-def test_not_an_image_is_400_json(server):
-    status, _, content = request(server, "/cgi-bin/mnist.py", b"data:image/png;base64,AAAA")
-    assert status == 400 and json.loads(content)["error"]["code"] in {"not_an_image"}
-
-
-def test_the_page_is_served(server):
-    status, headers, content = request(server, "/index.html")
-    assert status == 200 and b"cgi-bin/mnist.py" in content + b"".join(
-        request(server, "/js/" + name)[2] for name in ("app.js",)
-    )
-
-
-def test_get_of_train_py_on_the_classic_server_trains_nothing(classic_server):
-    before = {p: p.stat().st_mtime_ns for p in MODELS_DIR.iterdir()}
-    status, _, content = request(classic_server, "/cgi-bin/train.py?--epochs=1")
-    assert status == 403 and json.loads(content)["error"]["code"] == "forbidden"
-    status, _, _ = request(classic_server, "/cgi-bin/train.py", b"x", method="POST")
-    assert status == 403
-    assert {p: p.stat().st_mtime_ns for p in MODELS_DIR.iterdir()} == before
+def test_the_page_is_served_as_it_is(server):
+    for path, name in [("/", "index.html"), *(("/" + name, name) for name in PAGE_FILES)]:
+        reply = request(server, path)
+        assert reply.status == 200, path
+        assert reply.body == (ROOT / name).read_bytes(), path
 
 
 def test_a_query_string_never_reaches_the_command_line_tool(classic_server):
     # http.server passes a query without '=' to the script as argv: it must not read files
-    status, _, content = request(classic_server, "/cgi-bin/mnist.py?/etc/passwd")
-    assert status == 405 and b"root:" not in content
-
-
-def test_persistent_server_serves_only_the_page(persistent_server):
-    for path in [
-        "/.git/config",
-        "/data/mnist/SHA256SUMS",
-        "/mnistdraw/api.py",
-        "/cgi-bin/train.py",
-        "/models/mnist-cnn.json",
-        "/README.md",
-        "/Makefile",
-    ]:
-        status, headers, content = request(persistent_server, path)
-        assert status == 404, path
-        assert json.loads(content)["error"]["code"] == "not_found"
-    assert request(persistent_server, "/")[0] == 200
+    reply = request(classic_server, API + "?/etc/passwd")
+    assert reply.status == 405 and b"root:" not in reply.body
 
 
 def test_persistent_server_health_and_openapi(persistent_server):
-    status, _, content = request(persistent_server, "/api/health")
-    assert status == 200 and json.loads(content)["status"] == "ok"
-    status, _, content = request(persistent_server, "/api/openapi.json")
-    spec = json.loads(content)
-    assert status == 200 and spec["openapi"].startswith("3.")
-    assert "post" in spec["paths"]["/cgi-bin/mnist.py"]
+    reply = request(persistent_server, "/api/health")
+    assert reply.status == 200 and reply.json()["status"] == "ok"
+    reply = request(persistent_server, "/api/openapi.json")
+    spec = reply.json()
+    assert reply.status == 200 and spec["openapi"].startswith("3.")
+    assert "post" in spec["paths"][API]
 
 
 def test_pipelined_requests_get_whole_answers_in_order(persistent_server):
@@ -155,7 +102,7 @@ def test_pipelined_requests_get_whole_answers_in_order(persistent_server):
 
 def test_mnist_py_is_a_command_line_tool(tmp_path):
     good, blank = tmp_path / "seven.png", tmp_path / "blank.png"
-    good.write_bytes(base64.b64decode(canvas_data_url(0).split(b",", 1)[1]))
+    good.write_bytes(canvas_png(0))
     Image.new("RGBA", (64, 64)).save(blank)
     done = subprocess.run(
         [sys.executable, ROOT / "cgi-bin/mnist.py", good, blank],
@@ -171,7 +118,7 @@ def test_mnist_py_is_a_command_line_tool(tmp_path):
 
 def test_mnist_py_runs_through_its_shebang_without_an_activated_environment(tmp_path):
     image = tmp_path / "digit.png"
-    image.write_bytes(base64.b64decode(canvas_data_url(2).split(b",", 1)[1]))
+    image.write_bytes(canvas_png(2))
     done = subprocess.run(
         [ROOT / "cgi-bin/mnist.py", image],
         capture_output=True,
@@ -183,8 +130,8 @@ def test_mnist_py_runs_through_its_shebang_without_an_activated_environment(tmp_
 
 
 def test_the_page_carries_security_headers(persistent_server):
-    for path in ("/", "/js/app.js", "/cgi-bin/mnist.py", "/nowhere"):
-        _, headers, _ = request(persistent_server, path)
+    for path in ["/", *("/" + f for f in PAGE_FILES), API, "/nowhere"]:
+        headers = request(persistent_server, path).headers
         policy = headers["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

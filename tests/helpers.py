@@ -1,0 +1,107 @@
+"""What several test files share: the seed images, a PNG builder for hand-made (and broken)
+files, and the property that the API answers any input sanely.
+
+Nothing here imports mnistdraw at import time: tests/test_fuzz.py imports this module before
+atheris instruments mnistdraw."""
+
+import json
+import struct
+import zlib
+
+from mnistdraw import ROOT
+
+SEEDS = ROOT / "tests" / "fuzz-corpus" / "seeds"  # small real images of every accepted kind
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def seed(name: str) -> bytes:
+    return (SEEDS / name).read_bytes()
+
+
+def seeds() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(SEEDS.iterdir()) if p.is_file()]
+
+
+# ----------------------------------------------------------------- PNG files by hand
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data and the CRC of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(
+    width: int,
+    height: int,
+    scanlines: bytes,
+    depth: int = 8,
+    colour: int = 0,
+    interlace: int = 0,
+    extra: list[tuple[bytes, bytes]] = (),
+    compress: bool = True,
+) -> bytes:
+    """A PNG file whose header fields may hold any value, valid or not: IHDR with these fields
+    (colour 0 is grey), the `extra` (type, data) chunks, one IDAT with the scanlines (each
+    starting with its filter byte; zlib-compressed unless `compress` is false), and IEND."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace)
+    idat = zlib.compress(scanlines, 9) if compress else scanlines
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", ihdr)
+        + b"".join(png_chunk(kind, data) for kind, data in extra)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+# ----------------------------------------------------------------- the API's property
+
+
+def assert_answered(body: bytes, content_type: str, method: str = "POST"):
+    """`api.handle` answers any request: never a 5xx, always JSON; a 200 carries ten scores
+    that sum to 1 and the digit with the top score, anything else an error with a code and a
+    message and no traceback. Returns the answer."""
+    from mnistdraw import api
+
+    answer = api.handle(method, {"Content-Type": content_type}, body)
+    assert 200 <= answer.status < 500, answer.payload
+    document = json.loads(answer.body())
+    assert document == answer.payload
+    if answer.status == 200:
+        scores = document["scores"]
+        assert len(scores) == 10 and abs(sum(scores) - 1) < 1e-3, scores
+        assert document["digit"] == max(range(10), key=scores.__getitem__)
+    else:
+        assert set(document) == {"error"}, document
+        error = document["error"]
+        assert isinstance(error["code"], str) and error["code"], error
+        assert isinstance(error["message"], str) and error["message"], error
+        assert "Traceback" not in error["message"]
+    return answer
+
+
+def check_bytes(blob: bytes) -> None:
+    """The fuzzing property for one input: `preprocess` returns MNIST-shaped pixels or refuses
+    with a 4xx error; `api.handle`, sent the bytes with a content type picked by their length
+    (so that a mutation changes it), answers as `assert_answered` says and, for image bytes,
+    with the status `preprocess` implies. Returns quietly, or raises (an AssertionError or the
+    unexpected exception itself)."""
+    import numpy as np
+
+    from mnistdraw import api, preprocess
+
+    try:
+        pixels = preprocess.preprocess(blob)
+    except preprocess.PreprocessError as exc:
+        expected = api.refusal(exc).status
+        assert 400 <= expected < 500, (expected, exc.code)
+    else:
+        expected = 200
+        assert isinstance(pixels, np.ndarray), type(pixels)
+        assert pixels.dtype == np.float32 and pixels.shape == (28, 28), (pixels.dtype, pixels.shape)
+        assert np.isfinite(pixels).all() and pixels.min() >= 0 and pixels.max() <= 1
+    content_types = api.IMAGE_TYPES + api.SNIFFED_TYPES + ("application/json",)
+    content_type = content_types[len(blob) % len(content_types)]
+    answer = assert_answered(blob, content_type)
+    if content_type in api.IMAGE_TYPES and blob.strip():
+        assert answer.status == expected, (answer.status, expected, answer.payload)
