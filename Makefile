@@ -5,6 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Python 3.11 to 3.14 (numpy 2.4 needs 3.11; the classic mode's `http.server --cgi` is gone in
+# 3.15). Checked before .venv is made: an older Python stops here, not halfway through pip.
+CHECK_PYTHON = test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) \
+  and "mnist-draw needs Python 3.11 to 3.14, and $(PYTHON) is %s: run make PYTHON=python3.11" \
+  " (or 3.12, 3.13, 3.14)" % sys.version.split()[0])'
 
 .PHONY: serve test lint debian-packages chromium fonts cgi-access
 
@@ -46,11 +51,13 @@ cgi-access: $(VENV)/.runtime
 	  done; echo "cgi-access: let nobody reach $$(readlink -f $(PY)) for CGI scripts"; fi
 
 $(VENV)/.runtime: requirements.txt
+	@$(CHECK_PYTHON)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt
+	@$(CHECK_PYTHON)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime

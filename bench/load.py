@@ -289,7 +289,7 @@ async def _python_load(base, bodies, connections, duration, timeout, events):
                 if close:
                     writer.close()
                     writer = None
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as e:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as e:
                 kind = type(e).__name__
                 errors[kind] += 1
                 events.append((time.monotonic() - started, kind))
