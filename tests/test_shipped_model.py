@@ -38,7 +38,7 @@ def test_the_card_matches_the_file_and_its_accuracy(result):
     assert card["training"]["command"] == "python -m mnistdraw train"
 
 
-def test_the_model_takes_and_gives_what_design_fixes():
+def test_the_model_takes_28x28x1_images_and_gives_ten_scores():
     session = Recognizer(SHIPPED).session
     (image,) = session.get_inputs()
     (scores,) = session.get_outputs()
