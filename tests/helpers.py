@@ -59,8 +59,9 @@ def png(
 
 def assert_answered(body: bytes, content_type: str, method: str = "POST"):
     """`api.handle` answers any request: never a 5xx, always JSON; a 200 carries ten scores
-    that sum to 1 and the digit with the top score, anything else an error with a code and a
-    message and no traceback. Returns the answer."""
+    that sum to 1, the probability that it is not a digit, and the digit with the top score
+    (or none, when it is not a digit); anything else an error with a code and a message and
+    no traceback. Returns the answer."""
     from mnistdraw import api
 
     answer = api.handle(method, {"Content-Type": content_type}, body)
@@ -68,9 +69,11 @@ def assert_answered(body: bytes, content_type: str, method: str = "POST"):
     document = json.loads(answer.body())
     assert document == answer.payload
     if answer.status == 200:
-        scores = document["scores"]
+        scores, digit = document["scores"], document["digit"]
         assert len(scores) == 10 and abs(sum(scores) - 1) < 1e-3, scores
-        assert document["digit"] == max(range(10), key=scores.__getitem__)
+        assert 0 <= document["not_a_digit"] <= 1, document
+        assert digit in (None, max(range(10), key=scores.__getitem__)), document
+        assert document["number"] == (None if digit is None else str(digit)), document
     else:
         assert set(document) == {"error"}, document
         error = document["error"]

@@ -38,11 +38,23 @@ def post(body, content_type="text/plain;charset=UTF-8"):
 def assert_recognised(answer, digit):
     assert answer.status == 200, answer.payload
     payload = answer.payload
-    assert set(payload) == {"digit", "confidence", "scores", "input", "model"}
-    assert payload["digit"] == digit
+    assert set(payload) == {
+        "digit",
+        "number",
+        "confidence",
+        "not_a_digit",
+        "scores",
+        "input",
+        "model",
+    }
+    assert payload["digit"] == digit and payload["number"] == str(digit)
     assert len(payload["scores"]) == 10 and sum(payload["scores"]) == pytest.approx(1, abs=1e-4)
     assert all(0.0 <= s <= 1.0 for s in payload["scores"])
-    assert payload["confidence"] == pytest.approx(max(payload["scores"]), abs=1e-4)
+    assert payload["scores"][digit] == max(payload["scores"])
+    assert 0.0 <= payload["not_a_digit"] <= api.recognizer().threshold  # else no digit
+    # the probability that the answer is right: a digit, and this one
+    expected = payload["scores"][digit] * (1 - payload["not_a_digit"])
+    assert payload["confidence"] == pytest.approx(expected, abs=2e-4)
     assert payload["model"] == api.recognizer().id
     prefix = "data:image/png;base64,"
     assert payload["input"].startswith(prefix)
