@@ -120,8 +120,13 @@ def ink_map(image: Image.Image) -> np.ndarray:
     small = np.asarray(Image.fromarray(grey).resize(small_size, Image.Resampling.BOX))
     if np.median(small) < 0.5:  # light ink on a dark background: make it dark on light
         grey, small = 1 - grey, 1 - small
-    small = _box_filter(_box_filter(small, 5, np.maximum), 5, np.minimum)
-    background = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BILINEAR))
+    paper = float(np.median(small))
+    closed = _box_filter(_box_filter(small, 5, np.maximum), 5, np.minimum)
+    if _box_filter(small, 5, np.maximum).min() < paper / 2:
+        # Ink wider than the closing (a filled blob, a huge marker stroke) would be taken for
+        # background and read as a ring of its edges: measure it against the paper instead.
+        closed = np.full_like(small, paper)
+    background = np.asarray(Image.fromarray(closed).resize((w, h), Image.Resampling.BILINEAR))
     background = np.maximum(background, grey)
     return (background - grey) / np.maximum(background, 0.05)  # darkness relative to paper
 
