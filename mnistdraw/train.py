@@ -337,7 +337,7 @@ def train(
     **overrides,
 ) -> dict:
     """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write its card.
-    `overrides` replace entries of RECIPE. Returns the card."""
+    `overrides` replace entries of RECIPE. Returns the trained Keras members and the card."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # imported now, so that the run uses the code it started with from end to end
     from .evaluate import evaluate
@@ -410,7 +410,7 @@ def train(
         f"{card['parameters']} parameters, trained in {train_seconds / 60:.1f} min",
         flush=True,
     )
-    return card
+    return members, card
 
 
 def command_line(argv) -> str:

@@ -1,4 +1,4 @@
-"""The model in models/: its accuracy on the full MNIST test set, and its card."""
+"""The model in models/: how it reads the full MNIST test set, and its card."""
 
 import hashlib
 import json
@@ -22,30 +22,37 @@ def result(report_dir):
     return evaluate(SHIPPED, report_dir=report_dir, quiet=True)
 
 
-def test_at_least_99_60_percent_on_the_10000_test_digits(result):
-    assert result["accuracy"] >= 0.9960
+def test_it_reads_the_10000_test_digits_and_refuses_almost_none(result):
     assert sum(map(sum, result["confusion"])) == 10000
+    assert result["accuracy"] >= 0.9960
+    assert result["refused"] <= 0.003  # digits wrongly called "not a digit"
+    assert result["accuracy_refusals_as_errors"] >= 0.995
+    assert result["calibration_error"] <= 0.02
 
 
-def test_the_card_matches_the_file_and_its_accuracy(result):
+def test_the_card_matches_the_file_and_its_figures(result):
     card = json.loads(SHIPPED.with_suffix(".json").read_text())
     assert card["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
     # int8 kernels differ between CPUs (VNNI, AVX-512, AVX2, NEON): a digit on the edge may
     # flip on another machine, so the card's figures must hold within 3 digits of 10,000.
-    assert abs(card["test_accuracy"] - result["accuracy"]) <= 0.0003
+    for figure in ("accuracy", "refused", "accuracy_refusals_as_errors"):
+        assert abs(card["test"][figure] - result[figure]) <= 0.0003, figure
     for digit, accuracy in result["per_class"].items():
-        assert abs(card["test_accuracy_per_class"][digit] - accuracy) <= 0.003
-    assert card["training"]["command"] == "python -m mnistdraw train"
+        assert abs(card["test"]["per_class"][digit] - accuracy) <= 0.003
+    assert card["test"]["not_a_digit_threshold"] == result["not_a_digit_threshold"]
+    assert card["training"]["command"].startswith("python -m mnistdraw train")
+    assert card["training"]["recipe"]["epochs"] > 1 and card["training"]["subset"] is None
 
 
-def test_the_model_takes_28x28x1_images_and_gives_ten_scores():
-    session = Recognizer(SHIPPED).session
-    (image,) = session.get_inputs()
-    (scores,) = session.get_outputs()
+def test_the_model_takes_28x28x1_images_and_gives_eleven_probabilities():
+    model = Recognizer(SHIPPED)
+    (image,) = model.session.get_inputs()
+    (scores,) = model.session.get_outputs()
     assert image.type == "tensor(float)" and image.shape[1:] == [28, 28, 1]
-    assert scores.shape[1:] == [10]
+    assert scores.shape[1:] == [11]  # the ten digits, then "not a digit"
+    assert 0 < model.threshold < 1  # calibrated by training, stored in the file
 
 
 def test_evaluate_writes_the_figures(result, report_dir):
-    for name in ("confusion.png", "misclassified.png"):
+    for name in ("confusion.png", "misclassified.png", "reliability.png"):
         assert (report_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

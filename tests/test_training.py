@@ -1,14 +1,16 @@
-"""Training for real, briefly: it learns, its card is complete, and ONNX equals Keras."""
+"""Training for real, briefly: `python cgi-bin/train.py` trains end to end, it learns digits and
+"not a digit", its card is complete, and the ONNX file answers as the Keras members do."""
 
 import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from mnistdraw import ROOT, data
+from mnistdraw import ROOT, data, parallel
 from mnistdraw.recognizer import Recognizer
 
 pytestmark = pytest.mark.slow
@@ -16,51 +18,81 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
-    from mnistdraw.train import train
+    """cgi-bin/train.py as a person runs it, in a subprocess: 12,000 digits and 2,160
+    non-digits, 2 epochs of ~420 small batches (batch norm needs a few hundred steps before its
+    moving statistics describe the weights): ~2 min on 2 cores."""
+    out = tmp_path_factory.mktemp("run")
+    options = "--subset 12000 --epochs 2 --batch-size 32 --members 1 --out-dir models"
+    command = [sys.executable, str(ROOT / "cgi-bin/train.py"), *options.split()]
+    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads((out / "models/mnist-cnn.json").read_text())
+    return out, card
 
-    out = tmp_path_factory.mktemp("model")
-    # 12,000 digits, 2 epochs of 375 steps: ~1 min on 2 cores. Batch norm needs a few hundred
-    # steps before its moving statistics describe the weights, so the batches are small.
-    model, card = train(out, "short", epochs=2, batch_size=32, subset=12000, members=1)
-    return model, card, out / "short.onnx"
 
-
-def test_a_short_run_learns(short_run):
-    _, card, _ = short_run
-    assert card["test_accuracy"] > 0.95  # chance is 0.10
+def test_cgi_bin_train_py_trains_and_writes_the_model_and_its_card(short_run):
+    out, card = short_run
+    assert (out / "models/mnist-cnn.onnx").stat().st_size > 100_000
+    assert card["training"]["command"].startswith("python cgi-bin/train.py --subset 12000")
+    assert card["test"]["accuracy"] > 0.95  # chance is 0.10
+    assert card["test"]["refused"] < 0.05
 
 
 def test_the_card_says_how_the_model_was_made(short_run):
-    _, card, onnx_path = short_run
-    assert json.loads(onnx_path.with_suffix(".json").read_text()) == card
-    assert set(card["test_accuracy_per_class"]) == {str(d) for d in range(10)}
+    _, card = short_run
+    from mnistdraw.train import RECIPE
+
+    assert set(card["test"]["per_class"]) == {str(d) for d in range(10)}
     assert card["parameters"] > 100_000
+    assert card["architecture"].startswith("1 x CNN (conv3 x32, conv3 x32, conv5/2 x32")
     assert card["training"]["seconds"] > 0
-    assert card["training"]["command"].startswith("python -m mnistdraw train")
-    assert card["data"]["sha256"] == data.checksums()
-    assert {"tensorflow-cpu", "keras", "tf2onnx", "onnxruntime", "numpy"} <= set(card["versions"])
+    assert card["training"]["recipe"] == json.loads(
+        json.dumps({**RECIPE, "epochs": 2, "batch_size": 32, "members": 1})
+    )
+    assert card["training"]["train_non_digits"] > 1000
+    assert card["calibration"]["temperature"] > 0
+    assert 0 < card["calibration"]["not_a_digit_threshold"] < 1
+    assert card["data"]["digits_sha256"] == data.checksums()
+    assert card["data"]["font_sha256"]  # the fonts that typed non-digits came from
+    assert {"tensorflow-cpu", "keras", "tf2onnx", "onnxruntime", "hershey-fonts"} <= set(
+        card["versions"]
+    )
 
 
 def test_the_quantized_onnx_model_answers_as_keras_does(short_run):
-    model, card, onnx_path = short_run
+    import keras
+
+    from mnistdraw.model import build_ensemble
+
+    out, card = short_run
+    member = keras.models.load_model(out / "reports/members/mnist-cnn-member0.keras")
+    ensemble = build_ensemble([member], card["calibration"]["temperature"])
     x_test, _ = data.load("test")
     digits = (x_test[:500] / 255.0).astype(np.float32)[..., None]
-    keras_scores = model.predict(digits, verbose=0)
-    onnx_scores = Recognizer(onnx_path).predict(digits)
-    assert onnx_scores.shape == (500, 10)
-    # int8 moves scores a little, answers hardly ever
-    assert (onnx_scores.argmax(1) == keras_scores.argmax(1)).mean() >= 0.99
-    assert np.abs(onnx_scores - keras_scores).mean() < 0.01
-    assert abs(card["test_accuracy"] - card["test_accuracy_before_quantization"]) < 0.005
+    keras_probabilities = ensemble.predict(digits, verbose=0)
+    model = Recognizer(out / "models/mnist-cnn.onnx")
+    onnx_probabilities = model.probabilities(digits)
+    assert onnx_probabilities.shape == (500, 11)
+    assert model.threshold == card["calibration"]["not_a_digit_threshold"]
+    # int8 moves probabilities a little, answers hardly ever
+    assert (onnx_probabilities.argmax(1) == keras_probabilities.argmax(1)).mean() >= 0.99
+    assert np.abs(onnx_probabilities - keras_probabilities).mean() < 0.01
+    assert abs(card["test"]["accuracy"] - card["test_before_quantization"]["accuracy"]) < 0.005
 
 
 def test_the_onnx_graph_holds_quantized_inference_operations_only(short_run):
     import onnx
 
-    _, _, onnx_path = short_run
-    ops = {node.op_type for node in onnx.load(onnx_path).graph.node}
+    out, _ = short_run
+    graph = onnx.load(out / "models/mnist-cnn.onnx").graph
+    ops = {node.op_type for node in graph.node}
     assert {"Conv", "Softmax", "QuantizeLinear", "DequantizeLinear"} <= ops
     assert not ops & {"RandomUniform", "RandomNormal", "Dropout", "GridSample", "Resize"}
+    # the softmax stays in float: its output is not quantized
+    softmax = next(n for n in graph.node if n.op_type == "Softmax")
+    assert not any(
+        n.op_type == "QuantizeLinear" and softmax.output[0] in n.input for n in graph.node
+    )
 
 
 def test_training_digits_are_re_drawn_as_canvas_strokes():
@@ -75,6 +107,27 @@ def test_training_digits_are_re_drawn_as_canvas_strokes():
         ys, xs = np.nonzero(drawn > 0.05)
         assert np.ptp(ys) < 21 and np.ptp(xs) < 21  # boxed as MNIST is
     assert np.array_equal(redraw(x_train[0], seed=7), redraw(x_train[0], seed=7))
+
+
+def test_non_digits_of_every_kind_are_drawn_from_both_splits():
+    from mnistdraw import negatives
+
+    for split in ("train", "held_out"):
+        images, kinds = negatives.sample(140, split, seed=3)
+        assert images.shape[1:] == (28, 28, 1) and images.dtype == np.float32
+        assert set(kinds) == set(negatives.KINDS)
+        assert len(images) >= 120  # few are refused as blank
+    again, _ = negatives.sample(140, "train", seed=3)
+    assert np.array_equal(negatives.sample(140, "train", seed=3)[0], again)
+
+
+def test_a_dead_worker_stops_training_at_once_with_a_clear_message():
+    started = time.monotonic()
+    with pytest.raises(parallel.WorkerFailed, match="a worker process died while testing"):
+        parallel.starmap(os._exit, [(3,)] * 4, "testing", chunksize=1)
+    assert time.monotonic() - started < 60
+    with pytest.raises(ValueError):  # a plain error in a worker reaches the caller as it is
+        parallel.starmap(int, [("not a number",)], "testing")
 
 
 def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
@@ -98,7 +151,9 @@ def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tmp_path):
         train(tmp_path / str(i), "tiny", epochs=1, batch_size=64, subset=1000, members=2)
         for i in range(2)
     ]
-    assert Recognizer(tmp_path / "0/tiny.onnx").predict(np.zeros((3, 28, 28))).shape == (3, 10)
-    assert runs[0][1]["test_accuracy"] == runs[1][1]["test_accuracy"]
-    for a, b in zip(runs[0][0].get_weights(), runs[1][0].get_weights(), strict=True):
-        assert np.array_equal(a, b)
+    model = Recognizer(tmp_path / "0/tiny.onnx")
+    assert model.probabilities(np.zeros((3, 28, 28))).shape == (3, 11)
+    assert runs[0][1]["test"] == runs[1][1]["test"]
+    for one, other in zip(runs[0][0], runs[1][0], strict=True):
+        for a, b in zip(one.get_weights(), other.get_weights(), strict=True):
+            assert np.array_equal(a, b)
