@@ -1,6 +1,7 @@
 """Re-render MNIST digits as canvas drawings: the stroke centre lines of a digit drawn again
 with a round brush of any width, at any size and place on a canvas of any size, on a white
-or transparent background. Tests and benchmarks use it to measure what the page will see."""
+or transparent background. Training re-draws its digits with it, and tests and benchmarks use
+it to measure what the page will see."""
 
 import base64
 import io

@@ -5,17 +5,17 @@ test_error_display, which needs the server to fail."""
 
 import base64
 import io
-import json
 import math
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from bench.canvases import mnist_test_set
+from bench.servers import API, request
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PAGE_PATH = {"classic": "/index.html", "persistent": "/"}
-API = "/cgi-bin/mnist.py"
 TIMEOUT_MS = 20_000  # a CGI request starts a Python process; CI machines can be slow
 BLANK_HINT = "draw a digit on the canvas first"
 
@@ -49,6 +48,30 @@ def ring(cx, cy, rx, ry, n=36):
 
 
 ZERO = [ring(0.5, 0.5, 0.19, 0.29)]
+# Digits that people draw in two strokes: the answer after the last one is what counts.
+TWO_STROKES = {
+    4: [[(0.36, 0.20), (0.30, 0.58), (0.70, 0.58)], [(0.58, 0.32), (0.58, 0.84)]],
+    7: [[(0.30, 0.24), (0.70, 0.24), (0.46, 0.80)], [(0.38, 0.52), (0.64, 0.52)]],
+    3: [
+        [(0.34, 0.26), (0.50, 0.18), (0.64, 0.26), (0.62, 0.40), (0.48, 0.48)],
+        [(0.48, 0.48), (0.66, 0.58), (0.66, 0.72), (0.50, 0.82), (0.32, 0.74)],
+    ],
+}
+# Things that are not digits, as a class draws them in the first minute.
+CAPITAL_A = [[(0.25, 0.82), (0.50, 0.16), (0.75, 0.82)], [(0.36, 0.56), (0.64, 0.56)]]
+SMILEY = [
+    ring(0.5, 0.5, 0.34, 0.34),
+    ring(0.38, 0.40, 0.03, 0.03, 8),
+    ring(0.62, 0.40, 0.03, 0.03, 8),
+    [(0.34, 0.60), (0.42, 0.68), (0.50, 0.70), (0.58, 0.68), (0.66, 0.60)],
+]
+STAR = [
+    [
+        (0.5 + r * math.sin(math.pi * i / 5), 0.5 - r * math.cos(math.pi * i / 5))
+        for i, r in enumerate([0.36, 0.14] * 5 + [0.36])
+    ]
+]
+SCRIBBLE = [[(0.2, 0.3), (0.8, 0.4), (0.3, 0.7), (0.7, 0.2), (0.4, 0.8), (0.75, 0.75), (0.2, 0.5)]]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -134,9 +157,7 @@ def page(persistent_server, open_page):
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    from mnistdraw.data import load
-
-    return load("test")
+    return mnist_test_set()
 
 
 # ---------------------------------------------------------------- helpers
@@ -170,18 +191,6 @@ def draw_and_wait(page, strokes):
     assert answer.value.status == 200, answer.value.text()
     wait_idle(page)
     return answer.value
-
-
-def api_answer(base, body, content_type):
-    """The JSON answer of the API to a request made without the browser."""
-    request = urllib.request.Request(
-        base + API, data=body, headers={"Content-Type": content_type}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        return json.load(exc)
 
 
 def wait_idle(page):
@@ -298,6 +307,57 @@ def test_draw_with_mouse_is_recognised(server_page):
     page.click("#clear")
     draw_and_wait(page, ZERO)
     assert_recognised(page, 0)
+
+
+@pytest.mark.parametrize("digit", sorted(TWO_STROKES))
+def test_digits_drawn_in_two_strokes_are_read(page, digit):
+    for stroke in TWO_STROKES[digit]:
+        draw_and_wait(page, [stroke])
+    assert_recognised(page, digit)
+
+
+def assert_not_a_digit(page, message):
+    """The page says so, gives the closest guess, and shows no digit or highlighted bar."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#result")).to_have_attribute("data-state", "notdigit")
+    expect(page.locator("#confidence")).to_have_text(message)
+    expect(page.locator("#digit")).to_have_text("?")
+    guess = page.locator("#bars li.top").get_attribute("data-label")
+    expect(page.locator("#guess")).to_have_text(f"Closest guess: {guess}")
+    # grey: the closest guess's bar is coloured like the others, not like an answer
+    colours = page.locator("#bars .bar").evaluate_all(
+        "bars => bars.map(b => getComputedStyle(b).backgroundColor)"
+    )
+    assert len(set(colours)) == 1, colours
+    assert page.locator("#alert").is_hidden()  # not an error: nothing to scold
+
+
+@pytest.mark.parametrize(
+    "name, strokes", [("A", CAPITAL_A), ("smiley", SMILEY), ("star", STAR), ("scribble", SCRIBBLE)]
+)
+def test_not_a_digit_is_said_calmly(page, name, strokes):
+    from playwright.sync_api import expect
+
+    for stroke in strokes:  # live prediction after each stroke
+        draw_and_wait(page, [stroke])
+    assert_not_a_digit(page, "Doesn\u2019t look like a digit yet")
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(r"^Not a digit yet\. Closest guess \d\.$")
+    )
+
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#predict")  # asked for an answer: the plain statement
+    wait_idle(page)
+    assert_not_a_digit(page, "That doesn\u2019t look like a digit")
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(r"^That doesn\u2019t look like a digit\. The closest guess is \d\.$")
+    )
+
+
+def test_not_a_digit_in_both_server_modes(server_page):
+    draw_and_wait(server_page, CAPITAL_A)
+    assert_not_a_digit(server_page, "Doesn\u2019t look like a digit yet")
 
 
 def test_touch_drawing_on_a_phone(persistent_server, open_page):
@@ -547,7 +607,9 @@ def test_server_errors_are_shown(server, server_page, tmp_path):
     with page.expect_response(lambda r: r.url.endswith(API)):
         page.set_input_files("#file", broken)
     # what the server says about these bytes, asked directly
-    message = api_answer(server, broken.read_bytes(), "image/png")["error"]["message"]
+    message = request(server, body=broken.read_bytes(), content_type="image/png").json()["error"][
+        "message"
+    ]
     expect(page.locator("#alert")).to_be_visible()
     expect(page.locator("#alert .alert-icon")).to_be_visible()
     expect(page.locator("#alert-text")).to_contain_text(message[1:].rstrip("."))
@@ -555,7 +617,10 @@ def test_server_errors_are_shown(server, server_page, tmp_path):
 
     blank = tmp_path / "blank.png"
     Image.new("RGBA", (280, 280), (0, 0, 0, 0)).save(blank)
-    assert api_answer(server, blank.read_bytes(), "image/png")["error"]["code"] == "blank"
+    assert (
+        request(server, body=blank.read_bytes(), content_type="image/png").json()["error"]["code"]
+        == "blank"
+    )
     with page.expect_response(lambda r: r.url.endswith(API)):
         page.set_input_files("#file", blank)
     expect(page.locator("#alert-text")).to_contain_text(BLANK_HINT)
