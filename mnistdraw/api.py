@@ -126,16 +126,17 @@ def recognise(blob: bytes) -> Answer:
     probability that the answer is right: of the digit named, or of "not a digit"."""
     pixels = preprocess(blob)
     model = recognizer()
-    probabilities = model.probabilities(pixels[None])[0].astype(float)
-    scores = probabilities[:10] / probabilities[:10].sum()
-    not_a_digit = float(probabilities[10])
+    scores, not_a_digit = model.read(pixels[None])
+    scores, not_a_digit = scores[0].astype(float), float(not_a_digit[0])
     digit = None if not_a_digit > model.threshold else int(scores.argmax())
     return Answer(
         200,
         {
             "digit": digit,
             "number": None if digit is None else str(digit),
-            "confidence": round(not_a_digit if digit is None else probabilities[digit], 4),
+            "confidence": round(
+                not_a_digit if digit is None else scores[digit] * (1 - not_a_digit), 4
+            ),
             "not_a_digit": round(not_a_digit, 4),
             "scores": [round(float(s), 6) for s in scores],
             "input": to_png_data_url(pixels),

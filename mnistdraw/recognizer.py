@@ -57,18 +57,27 @@ class Recognizer:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.threshold = float(meta.get("not_a_digit_threshold", 0.5))
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
-        Returns float32 [N, 11]: the probabilities of the ten digits, then of "not a digit"
-        (0 for a model that has no such class); each row sums to 1."""
+    def _run(self, images: np.ndarray) -> np.ndarray:
         batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        scores = self.session.run(None, {self.input_name: batch})[0]
-        if scores.shape[1] == 10:
-            scores = np.pad(scores, ((0, 0), (0, 1)))
-        # an int8 model's softmax can come out in steps that need not sum to exactly 1
-        return scores / scores.sum(axis=1, keepdims=True)
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
+        Returns the ten digit scores [N, 10], each row summing to 1 ("if it is a digit, which
+        one"), and the probability that it is not a digit [N] (0 for a ten-class model)."""
+        output = self._run(images)
+        digits = output[:, :10]
+        # divided by their sum: a quantized softmax need not sum to exactly 1
+        scores = digits / digits.sum(axis=1, keepdims=True)
+        if output.shape[1] == 10:
+            return scores, np.zeros(len(output), np.float32)
+        return scores, output[:, 10] / output.sum(axis=1)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """The ten digit scores [N, 10], summing to 1: "if it is a digit, which one"."""
-        digits = self.probabilities(images)[:, :10]
-        return digits / digits.sum(axis=1, keepdims=True)
+        """The ten digit scores [N, 10] of `read`."""
+        return self.read(images)[0]
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """[N, 11]: the probabilities of the ten digits, then of "not a digit"; rows sum to 1."""
+        scores, not_a_digit = self.read(images)
+        return np.concatenate([scores * (1 - not_a_digit[:, None]), not_a_digit[:, None]], 1)
