@@ -21,8 +21,6 @@ if __name__ == "__main__":
             "Status: 403 Forbidden\r\nContent-Type: application/json\r\n\r\n" + json.dumps(answer)
         )
         sys.exit(0)
-    from mnistdraw.__main__ import main
-    from mnistdraw.train import command_line
+    from mnistdraw.__main__ import train_main
 
-    command = command_line(["python", "cgi-bin/train.py", *sys.argv[1:]])
-    sys.exit(main(["train", *sys.argv[1:]], prog="python cgi-bin/train.py", command=command))
+    sys.exit(train_main(sys.argv[1:], prog="python cgi-bin/train.py"))

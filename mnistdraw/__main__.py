@@ -6,28 +6,58 @@ from pathlib import Path
 
 from . import DEFAULT_MODEL_NAME, MODELS_DIR
 
+TRAIN_HELP = "train the CNN, export ONNX and its model card"
 
-def main(argv=None, prog="python -m mnistdraw", command=None):
-    argv = sys.argv[1:] if argv is None else argv
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from .train import RECIPE
 
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    train = commands.add_parser("train", help="train the CNN, export ONNX and its model card")
-    train.add_argument("--epochs", type=int, default=RECIPE["epochs"])
-    train.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
-    train.add_argument("--seed", type=int, default=RECIPE["seed"])
-    train.add_argument(
+    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
+    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    parser.add_argument("--seed", type=int, default=RECIPE["seed"])
+    parser.add_argument(
         "--members",
         type=int,
         default=RECIPE["members"],
         help="train this many CNNs and export their average as one model",
     )
-    train.add_argument("--lr", type=float, default=RECIPE["learning_rate"])
-    train.add_argument("--subset", type=int, help="train on the first N digits only")
-    train.add_argument("--out-dir", type=Path, default=MODELS_DIR)
-    train.add_argument("--name", default=DEFAULT_MODEL_NAME)
+    parser.add_argument("--lr", type=float, default=RECIPE["learning_rate"])
+    parser.add_argument("--subset", type=int, help="train on the first N digits only")
+    parser.add_argument("--out-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
+
+
+def run_train(args: argparse.Namespace, command: str) -> int:
+    from .train import train
+
+    train(
+        args.out_dir,
+        args.name,
+        subset=args.subset,
+        command=command,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        members=args.members,
+        learning_rate=args.lr,
+    )
+    return 0
+
+
+def train_main(argv: list[str], prog: str) -> int:
+    """Training alone, for cgi-bin/train.py: its options without a `train` subcommand."""
+    from .train import command_line
+
+    parser = argparse.ArgumentParser(prog=prog, description=TRAIN_HELP)
+    add_train_arguments(parser)
+    return run_train(parser.parse_args(argv), command_line([prog, *argv]))
+
+
+def main(argv=None, prog="python -m mnistdraw"):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_train_arguments(commands.add_parser("train", help=TRAIN_HELP))
 
     evaluate = commands.add_parser("evaluate", help="score the ONNX model on the MNIST test set")
     evaluate.add_argument("--model", type=Path, default=MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
@@ -53,19 +83,9 @@ def main(argv=None, prog="python -m mnistdraw", command=None):
 
     args = parser.parse_args(argv)
     if args.command == "train":
-        from .train import command_line, train
+        from .train import command_line
 
-        train(
-            args.out_dir,
-            args.name,
-            subset=args.subset,
-            command=command or command_line([prog, *argv]),
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            members=args.members,
-            learning_rate=args.lr,
-        )
+        return run_train(args, command_line([prog, *argv]))
     elif args.command == "evaluate":
         from .evaluate import evaluate
 

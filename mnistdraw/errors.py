@@ -54,7 +54,7 @@ ERRORS = {
     "blank": Error(
         422,
         "Nothing to recognise: {reason}. Draw a digit first.",
-        "nothing drawn: an empty canvas, a lone dot, a speck, faint noise",
+        "nothing drawn: an empty canvas, a dot, a filled blob, a speck, faint noise",
     ),
     "internal": Error(
         500,

@@ -17,7 +17,7 @@ Why each piece exists:
   clients off (408 or 400). The size of a body is bounded by the route (`server.recognise`).
 - `CoalescedWrites`: uvicorn writes an answer's head and body in two sends, and the client
   wakes up for each, taking a core from a worker each time. Sending them as one write took
-  p99 latency at 16 connections on 2 cores from ~30 ms to ~21 ms (README, "Latency under
+  p99 latency at 16 connections on 2 cores from ~30 ms to ~21 ms (docs/benchmarks.md, "Latency under
   load").
 - `Worker`: uvicorn-worker's gunicorn worker, configured with the protocol above and without
   what costs time on every request (access log, server header)."""
