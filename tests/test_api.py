@@ -11,6 +11,7 @@ from PIL import Image
 
 from bench.canvases import canvas_data_url, canvas_png, mnist_test_set
 from mnistdraw import api, drawings
+from mnistdraw.openapi import OPENAPI
 
 X_TEST, Y_TEST = mnist_test_set()
 png = drawings.encode
@@ -38,15 +39,8 @@ def post(body, content_type="text/plain;charset=UTF-8"):
 def assert_recognised(answer, digit):
     assert answer.status == 200, answer.payload
     payload = answer.payload
-    assert set(payload) == {
-        "digit",
-        "number",
-        "confidence",
-        "not_a_digit",
-        "scores",
-        "input",
-        "model",
-    }
+    # exactly the fields that the OpenAPI document promises
+    assert set(payload) == set(OPENAPI["components"]["schemas"]["Recognition"]["required"])
     assert payload["digit"] == digit and payload["number"] == str(digit)
     assert len(payload["scores"]) == 10 and sum(payload["scores"]) == pytest.approx(1, abs=1e-4)
     assert all(0.0 <= s <= 1.0 for s in payload["scores"])
