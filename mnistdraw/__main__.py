@@ -25,6 +25,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", type=int, help="train on the first N digits only")
     parser.add_argument("--out-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
+    parser.add_argument(
+        "--members-from",
+        type=Path,
+        help="skip training: calibrate, export and score the members that an earlier run "
+        "kept in this folder (reports/members), with the same options",
+    )
 
 
 def run_train(args: argparse.Namespace, command: str) -> int:
@@ -35,6 +41,7 @@ def run_train(args: argparse.Namespace, command: str) -> int:
         args.name,
         subset=args.subset,
         command=command,
+        members_from=args.members_from,
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,

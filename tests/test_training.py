@@ -59,7 +59,7 @@ def test_the_card_says_how_the_model_was_made(short_run):
     )
 
 
-def test_the_quantized_onnx_model_answers_as_keras_does(short_run):
+def test_the_onnx_model_answers_as_keras_does(short_run):
     import keras
 
     from mnistdraw.model import build_ensemble
@@ -74,25 +74,30 @@ def test_the_quantized_onnx_model_answers_as_keras_does(short_run):
     onnx_probabilities = model.probabilities(digits)
     assert onnx_probabilities.shape == (500, 11)
     assert model.threshold == card["calibration"]["not_a_digit_threshold"]
-    # int8 moves probabilities a little, answers hardly ever
-    assert (onnx_probabilities.argmax(1) == keras_probabilities.argmax(1)).mean() >= 0.99
-    assert np.abs(onnx_probabilities - keras_probabilities).mean() < 0.01
-    assert abs(card["test"]["accuracy"] - card["test_before_quantization"]["accuracy"]) < 0.005
+    assert np.abs(onnx_probabilities - keras_probabilities).max() < 1e-4
 
 
-def test_the_onnx_graph_holds_quantized_inference_operations_only(short_run):
+def test_the_onnx_graph_holds_inference_operations_only(short_run):
     import onnx
 
     out, _ = short_run
-    graph = onnx.load(out / "models/mnist-cnn.onnx").graph
-    ops = {node.op_type for node in graph.node}
-    assert {"Conv", "Softmax", "QuantizeLinear", "DequantizeLinear"} <= ops
+    ops = {node.op_type for node in onnx.load(out / "models/mnist-cnn.onnx").graph.node}
+    assert {"Conv", "Softmax"} <= ops
     assert not ops & {"RandomUniform", "RandomNormal", "Dropout", "GridSample", "Resize"}
-    # the softmax stays in float: its output is not quantized
-    softmax = next(n for n in graph.node if n.op_type == "Softmax")
-    assert not any(
-        n.op_type == "QuantizeLinear" and softmax.output[0] in n.input for n in graph.node
-    )
+
+
+def test_the_steps_after_training_can_be_redone_from_the_kept_members(short_run, tmp_path):
+    out, card = short_run
+    options = "--subset 12000 --epochs 2 --batch-size 32 --members 1 --out-dir again"
+    command = [sys.executable, str(ROOT / "cgi-bin/train.py"), *options.split(),
+               "--members-from", "reports/members"]  # fmt: skip
+    done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = json.loads((out / "again/mnist-cnn.json").read_text())
+    # the same members give the same model
+    assert again["calibration"] == card["calibration"] and again["test"] == card["test"]
+    assert again["training"]["seconds"] == card["training"]["seconds"]
+    assert "--members-from" in again["training"]["redone_after_training"]["command"]
 
 
 def test_training_digits_are_re_drawn_as_canvas_strokes():
