@@ -67,7 +67,7 @@ class Recognizer:
         one"), and the probability that it is not a digit [N] (0 for a ten-class model)."""
         output = self._run(images)
         digits = output[:, :10]
-        # divided by their sum: a quantized softmax need not sum to exactly 1
+        # divided by their sum, as the API promises: an int8 softmax need not sum to exactly 1
         scores = digits / digits.sum(axis=1, keepdims=True)
         if output.shape[1] == 10:
             return scores, np.zeros(len(output), np.float32)
