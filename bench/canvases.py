@@ -12,7 +12,6 @@ time. Bodies encoded by Pillow would overstate what decoding a real request cost
 `page_bodies` needs Debian's chromium (`make chromium`) and Playwright (requirements-dev.txt).
 """
 
-import base64
 from functools import cache
 from pathlib import Path
 
@@ -44,16 +43,21 @@ def mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
     return data.load("test")
 
 
-def canvas_png(index: int, **style) -> bytes:
+def canvas(index: int, **style):
     """MNIST test digit number `index` drawn on the page's transparent canvas (any field of
-    `drawings.Style` may be changed), as PNG bytes encoded by Pillow."""
+    `drawings.Style` may be changed)."""
     digit = mnist_test_set()[0][index]
-    return drawings.encode(drawings.draw(digit, drawings.Style(**{"transparent": True, **style})))
+    return drawings.draw(digit, drawings.Style(**{"transparent": True, **style}))
+
+
+def canvas_png(index: int, **style) -> bytes:
+    """`canvas` as PNG bytes encoded by Pillow."""
+    return drawings.encode(canvas(index, **style))
 
 
 def canvas_data_url(index: int, **style) -> bytes:
-    """`canvas_png` as the data URL that the page posts."""
-    return b"data:image/png;base64," + base64.b64encode(canvas_png(index, **style))
+    """`canvas` as the data URL that the page posts."""
+    return drawings.data_url(canvas(index, **style))
 
 
 def page_bodies(count: int) -> list[bytes]:

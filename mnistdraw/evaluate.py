@@ -43,11 +43,12 @@ def digit_figures(probabilities: np.ndarray, labels: np.ndarray, threshold: floa
 
 
 def non_digit_figures(model: Recognizer, count: int, split: str = "held_out", seed: int = 1):
-    """Share of `count` non-digits from the split's sources that the model refuses, by kind.
-    Those that preprocessing already refuses as blank are not counted."""
+    """Share of `count` non-digits from the split's sources that the model refuses, by kind,
+    every kind drawn alike (as bench.notdigit does). Those that preprocessing already refuses
+    as blank are not counted."""
     from . import negatives
 
-    images, kinds = negatives.sample(count, split, seed)
+    images, kinds = negatives.sample(count, split, seed, kinds=dict.fromkeys(negatives.KINDS, 1))
     refused = model.probabilities(images)[:, 10] > model.threshold
     kinds = np.array(kinds)
     return {

@@ -121,8 +121,9 @@ def ink_map(image: Image.Image) -> np.ndarray:
     if np.median(small) < 0.5:  # light ink on a dark background: make it dark on light
         grey, small = 1 - grey, 1 - small
     paper = float(np.median(small))
-    closed = _box_filter(_box_filter(small, 5, np.maximum), 5, np.minimum)
-    if _box_filter(small, 5, np.maximum).min() < paper / 2:
+    dilated = _box_filter(small, 5, np.maximum)
+    closed = _box_filter(dilated, 5, np.minimum)
+    if dilated.min() < paper / 2:
         # Ink wider than the closing (a filled blob, a huge marker stroke) would be taken for
         # background and read as a ring of its edges: measure it against the paper instead.
         closed = np.full_like(small, paper)

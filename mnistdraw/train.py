@@ -265,9 +265,7 @@ def set_metadata(onnx_path: Path, values: dict) -> None:
 
     model = onnx.load(str(onnx_path))
     for key, value in values.items():
-        entry = next((p for p in model.metadata_props if p.key == key), None)
-        entry = entry or model.metadata_props.add(key=key)
-        entry.value = str(value)
+        model.metadata_props.add(key=key, value=str(value))
     onnx.save(model, str(onnx_path))
 
 
@@ -308,7 +306,7 @@ def train(
     command: str | None = None,
     members_from: Path | None = None,
     **overrides,
-) -> dict:
+) -> tuple[list, dict]:
     """Train, export out_dir/name.onnx, evaluate it with onnxruntime and write its card.
     `overrides` replace entries of RECIPE. Returns the trained Keras members and the card."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
