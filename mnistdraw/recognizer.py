@@ -57,15 +57,12 @@ class Recognizer:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.threshold = float(meta.get("not_a_digit_threshold", 0.5))
 
-    def _run(self, images: np.ndarray) -> np.ndarray:
-        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        return self.session.run(None, {self.input_name: batch})[0]
-
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
         Returns the ten digit scores [N, 10], each row summing to 1 ("if it is a digit, which
         one"), and the probability that it is not a digit [N] (0 for a ten-class model)."""
-        output = self._run(images)
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
+        output = self.session.run(None, {self.input_name: batch})[0]
         digits = output[:, :10]
         # divided by their sum, as the API promises: an int8 softmax need not sum to exactly 1
         scores = digits / digits.sum(axis=1, keepdims=True)
