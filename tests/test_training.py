@@ -94,8 +94,12 @@ def test_the_steps_after_training_can_be_redone_from_the_kept_members(short_run,
     done = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     again = json.loads((out / "again/mnist-cnn.json").read_text())
-    # the same members give the same model
-    assert again["calibration"] == card["calibration"] and again["test"] == card["test"]
+    # The same members give the same model: the same temperature and threshold. A member
+    # loaded from its file predicts in the 5th decimal differently from the one in memory.
+    for key in ("temperature", "not_a_digit_threshold"):
+        assert again["calibration"][key] == card["calibration"][key]
+    for key in ("accuracy", "refused", "calibration_error"):
+        assert again["test"][key] == pytest.approx(card["test"][key], abs=2e-4)
     assert again["training"]["seconds"] == card["training"]["seconds"]
     assert "--members-from" in again["training"]["redone_after_training"]["command"]
 
