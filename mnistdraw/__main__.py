@@ -1,4 +1,5 @@
-"""python -m mnistdraw {train,evaluate,serve}: train the model, score it, or serve the page."""
+"""python -m mnistdraw {train,evaluate,serve,explain,samples}: train the model, score it, serve the
+page, show why it read a drawing, or make the sample drawings."""
 
 import argparse
 import sys
@@ -88,6 +89,28 @@ def main(argv=None, prog="python -m mnistdraw"):
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
 
+    explain = commands.add_parser(
+        "explain",
+        help="write the pictures of 'show why' for an image as PNG files",
+        description="Write, for one drawing, the pictures of 'show why' as PNG files (for "
+        "slides): the drawing, the 28x28 input, what each convolution stage saw, and which "
+        "strokes made the model choose its digit and its runner-up. With --build-graph, "
+        "make the model's companion explain graph instead (needs requirements-dev.txt).",
+    )
+    explain.add_argument("image", nargs="?", type=Path, help="a PNG, JPEG, WebP or GIF")
+    explain.add_argument("--out-dir", type=Path, default=Path("explain"))
+    explain.add_argument("--model", type=Path, default=MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+    explain.add_argument(
+        "--build-graph",
+        action="store_true",
+        help="make MODEL's companion graph (models/NAME.explain.onnx) and exit",
+    )
+
+    samples = commands.add_parser(
+        "samples", help="make the sample drawings to try (samples/*.png and samples/index.json)"
+    )
+    samples.add_argument("--out-dir", type=Path, default=Path("samples"))
+
     args = parser.parse_args(argv)
     if args.command == "train":
         from .train import command_line
@@ -97,6 +120,19 @@ def main(argv=None, prog="python -m mnistdraw"):
         from .evaluate import evaluate
 
         evaluate(args.model, args.report_dir, non_digits=args.non_digits)
+    elif args.command == "explain":
+        from .explain import build_graph, slides
+
+        if args.build_graph:
+            print(f"wrote {build_graph(args.model)}")
+            return 0
+        if args.image is None:
+            parser.error("explain: give an IMAGE, or --build-graph")
+        return slides(args.image, args.out_dir, args.model)
+    elif args.command == "samples":
+        from .samples import make_samples
+
+        make_samples(args.out_dir)
     elif args.command == "serve":
         from .server import serve
 

@@ -50,6 +50,7 @@ class Recognizer:
                 "expected [N, 28, 28, 1] and [N, 10] or [N, 11]"
             )
         self.input_name = inputs[0].name
+        self.path = path  # mnistdraw.explain finds the model's companion graph next to it
         self.sha256 = hashlib.sha256(blob).hexdigest()
         self.id = f"{path.stem}@{self.sha256[:12]}"
         # Above this probability of "not a digit" the answer is "not a digit". Training

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings, negatives, parallel
+from . import DEFAULT_MODEL_NAME, MODELS_DIR, data, drawings, explain, negatives, parallel
 from .preprocess import PreprocessError, to_mnist
 
 # The recipe, named once: training reads it and the model card records it.
@@ -270,7 +270,8 @@ def set_metadata(onnx_path: Path, values: dict) -> None:
 
 
 def export(members, calibration: dict, onnx_path: Path) -> None:
-    """Step 4: the calibrated ensemble as one ONNX graph, the threshold in its metadata. It
+    """Step 4: the calibrated ensemble as one ONNX graph, the threshold in its metadata, and
+    next to it the companion graph that mnistdraw.explain shows feature maps from. It
     stays in float32: static int8 quantization cost this model 0.2-0.3 points on MNIST and
     its calibration (docs/benchmarks.md), for 0.3 ms a digit."""
     from .model import build_ensemble
@@ -278,6 +279,7 @@ def export(members, calibration: dict, onnx_path: Path) -> None:
     ensemble = build_ensemble(members, calibration["temperature"])
     ensemble.export(str(onnx_path), format="onnx", verbose=False)  # batch stays dynamic
     set_metadata(onnx_path, {"not_a_digit_threshold": calibration["not_a_digit_threshold"]})
+    explain.build_graph(onnx_path)  # its companion: feature maps for "show why"
 
 
 def _versions():
@@ -350,6 +352,7 @@ def train(
             "logits / temperature)" + (", probabilities averaged" if len(members) > 1 else ""),
             "parameters": int(sum(m.count_params() for m in members)),
             "quantization": "none: float32 (int8 cost this model 0.2-0.3 points)",
+            "explain": explain.card(onnx_path),
             "calibration": calibration,
             "test": result,
             "training": {
