@@ -23,7 +23,7 @@ from . import ROOT, api
 from .openapi import OPENAPI
 from .recognizer import ModelError, Recognizer
 
-PUBLIC_DIRS = ("css", "js")  # with index.html, all that a visitor may fetch
+PUBLIC_DIRS = ("css", "js", "samples")  # with index.html, all that a visitor may fetch
 
 
 def page_policy() -> str:

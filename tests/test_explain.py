@@ -285,3 +285,24 @@ def test_the_command_line_says_when_there_is_nothing_to_explain(tmp_path):
     )
     assert done.returncode == 1 and "nothing to explain" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.png"]
+
+
+# ---- the samples to try --------------------------------------------------------------------
+
+
+def test_the_samples_are_listed_small_and_served(server):
+    from bench.servers import API, request
+
+    folder = ROOT / "samples"
+    index = json.loads((folder / "index.json").read_text())
+    files = {entry["file"] for entry in index["samples"]}
+    assert files == {p.name for p in folder.glob("*.png")}
+    assert {entry["kind"] for entry in index["samples"]} >= {"digit", "hard", "wrong", "number"}
+    assert sum((folder / name).stat().st_size for name in files) < 60_000
+    assert request(server, "/samples/index.json").json() == index
+    for entry in index["samples"]:
+        reply = request(server, f"/samples/{entry['file']}")
+        assert reply.status == 200 and reply.body == (folder / entry["file"]).read_bytes()
+        if entry["kind"] == "digit":  # posted as an upload: read as labelled
+            answer = request(server, API, reply.body, "image/png").json()
+            assert str(answer["digit"]) == entry["label"], entry
