@@ -296,13 +296,13 @@ def sprite(maps: np.ndarray) -> Image.Image:
     c, h, w = maps.shape
     rows, cols = grid_of(c)
     peak = maps.reshape(c, -1).max(axis=1)
-    tiles = maps / np.where(peak > 0, peak, 1)[:, None, None]
-    out = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), GAP_GREY, np.uint8)
-    for k in range(c):
-        r, q = divmod(k, cols)
-        y, x = r * (h + GAP), q * (w + GAP)
-        out[y : y + h, x : x + w] = np.round(tiles[k] * 255).astype(np.uint8)
-    return Image.fromarray(out, "L")
+    tiles = np.round(maps / np.where(peak > 0, peak, 1)[:, None, None] * 255).astype(np.uint8)
+    grid = np.full((rows * cols, h + GAP, w + GAP), GAP_GREY, np.uint8)  # a gap right and below
+    grid[:c, :h, :w] = tiles
+    grid[c:, :h, :w] = 0  # the cells after the last channel: empty
+    out = grid.reshape(rows, cols, h + GAP, w + GAP).transpose(0, 2, 1, 3)
+    out = out.reshape(rows * (h + GAP), cols * (w + GAP))[:-GAP, :-GAP]
+    return Image.fromarray(np.ascontiguousarray(out), "L")
 
 
 def ranked(scores) -> tuple[int, int]:
@@ -327,7 +327,7 @@ def pictures(recognizer, pixels: np.ndarray, scores) -> dict:
 
 def png_data_url(image: Image.Image) -> str:
     out = io.BytesIO()
-    image.save(out, "PNG", compress_level=6)
+    image.save(out, "PNG", compress_level=1)  # 4x faster than 6, ~15 % larger
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
