@@ -48,17 +48,27 @@ function describeError(status, payload) {
   return `The server could not handle the request (${http}).`;
 }
 
+const isScores = (scores) =>
+  Array.isArray(scores) &&
+  scores.length === 10 &&
+  scores.every((s) => typeof s === "number" && Number.isFinite(s));
+
+// A digit read (or null when it is not a digit), its confidence and its ten scores.
+const isPiece = (piece) =>
+  piece !== null &&
+  typeof piece === "object" &&
+  (piece.digit === null ||
+    (Number.isInteger(piece.digit) && piece.digit >= 0 && piece.digit <= 9)) &&
+  typeof piece.confidence === "number" &&
+  isScores(piece.scores);
+
+// One digit (the answer's own fields), or a number: `digits`, one piece each, left to right.
 function isAnswer(data) {
-  return (
-    data !== null &&
-    typeof data === "object" &&
-    // a digit, or null with a confidence when the drawing is not a digit
-    (data.digit === null || (Number.isInteger(data.digit) && data.digit >= 0 && data.digit <= 9)) &&
-    typeof data.confidence === "number" &&
-    Array.isArray(data.scores) &&
-    data.scores.length === 10 &&
-    data.scores.every((s) => typeof s === "number" && Number.isFinite(s))
-  );
+  if (data === null || typeof data !== "object" || typeof data.confidence !== "number") {
+    return false;
+  }
+  if (Array.isArray(data.digits) && data.digits.length > 0) return data.digits.every(isPiece);
+  return isPiece(data);
 }
 
 // createClient(onBusy) -> {send, cancel}. Only the answer to the latest request counts:

@@ -1,4 +1,5 @@
-// mnist-draw page: draw a digit (or upload an image), post it, show what the network read.
+// mnist-draw page: draw a digit or a number (or upload an image), post it, show what the
+// network read.
 // Plain ES modules, no build step. CSP-friendly: no inline code, no eval, and styles are only
 // set as custom properties through the CSSOM. This module wires the parts together:
 //   pad.js      the drawing pad
@@ -16,7 +17,11 @@ const LIVE_KEY = "mnistdraw.live";
 const $ = (id) => document.getElementById(id);
 const liveToggle = $("live");
 
-const view = createResultView($("result"));
+// Filled in below, once the pad exists: the chosen piece of a drawn number is outlined on it.
+let markPiece = () => {};
+const view = createResultView($("result"), {
+  onChoose: (piece, count, source) => markPiece(piece, count, source),
+});
 const client = createClient(view.setBusy);
 
 // Send an image; show its answer unless something newer came meanwhile.
@@ -42,6 +47,7 @@ const uploads = setupUploads({
 const pad = createPad({
   canvas: $("pad"),
   wrap: $("pad-wrap"),
+  mark: $("pad-mark"),
   onStrokeStart: view.hideAlert, // the user is acting on it; a new answer or error will follow
   onStrokeEnd: () => {
     if (liveToggle.checked) predictDrawing({ live: true });
@@ -57,8 +63,16 @@ function predictDrawing({ live = false } = {}) {
     view.showAlert(BLANK_HINT);
     return;
   }
-  predict(pad.dataUrl(), "text/plain;charset=UTF-8", { kind: "drawing", live });
+  const { dataUrl, width, height } = pad.snapshot();
+  predict(dataUrl, "text/plain;charset=UTF-8", { kind: "drawing", live, size: { width, height } });
 }
+
+// A number's chosen piece is outlined on the drawing it came from (its box is in the pixels of
+// the image that was sent); one digit, an upload or no answer outlines nothing.
+markPiece = (piece, count, source) => {
+  const drawn = piece && count > 1 && source && source.kind === "drawing";
+  pad.mark(drawn ? piece.box : null, drawn ? source.size : undefined);
+};
 
 function clearAll() {
   client.cancel();

@@ -1,14 +1,17 @@
-// The drawing pad: strokes on a canvas that keeps its strokes through resizes and colour
-// scheme changes, and hands the drawing out as a PNG data URL.
+// The drawing pad: strokes on a wide canvas (a digit, or a number written left to right) that
+// keeps its strokes through resizes and colour scheme changes, hands the drawing out as a PNG
+// data URL, and can mark where a piece of it is.
 
 import SignaturePad from "./vendor/signature_pad/signature_pad.min.js";
 
-// The server accepts any size; a drawing scaled down to about this many pixels uploads faster.
-const SEND_SIZE = 280;
+// The server accepts any size; a drawing scaled down to at most this many pixels uploads
+// faster (a 3:1 canvas goes as about 686 x 229, a square one as 396 x 396).
+const SEND_PIXELS = 280 * 280 * 2;
 
-// createPad({canvas, wrap, onStrokeStart, onStrokeEnd}) -> {isEmpty, clear, undo, dataUrl}.
-// `wrap` gets the class `has-ink` while there is a drawing (it hides the hint).
-export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
+// createPad({canvas, wrap, mark, onStrokeStart, onStrokeEnd}) -> {isEmpty, clear, undo,
+// snapshot, mark}. `wrap` gets the class `has-ink` while there is a drawing (it hides the
+// hint); `mark` is the element that outlines a piece of the drawing.
+export function createPad({ canvas, wrap, mark: markEl, onStrokeStart, onStrokeEnd }) {
   const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
   const inkColour = () => getComputedStyle(canvas).getPropertyValue("--ink").trim() || "#000";
 
@@ -19,41 +22,52 @@ export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
     velocityFilterWeight: 0.6,
   });
 
+  let sent = null; // the size of the last snapshot, which the boxes of its answer refer to
   let cssWidth = 0;
+  let cssHeight = 0;
   let pixelRatio = 0;
 
-  // Brush proportional to the canvas, so a digit looks the same on a phone and on a desktop.
-  function setBrush(width) {
+  // Brush proportional to the canvas's height (its shorter side), which is what one digit is
+  // drawn against: a digit looks the same on a phone and on a desktop, and a number's digits,
+  // drawn smaller, get a pen that is a little bolder for their size, as on paper.
+  function setBrush(side) {
     // a nearly even width: pen-like, and what MNIST's strokes look like
-    pad.maxWidth = width * 0.04;
-    pad.minWidth = width * 0.034;
-    pad.dotSize = width * 0.037;
-    pad.minDistance = Math.max(1, width / 160);
+    pad.maxWidth = side * 0.045;
+    pad.minWidth = side * 0.038;
+    pad.dotSize = side * 0.042;
+    pad.minDistance = Math.max(1, side / 110);
   }
 
   // Size the bitmap to the element's CSS size times devicePixelRatio (sharp on high-DPI
-  // screens) and keep the strokes, scaled, when the layout changes.
+  // screens) and keep the strokes when the layout changes: scaled alike in both directions
+  // (a phone turned sideways changes the canvas's proportions) and centred.
   function fitCanvas() {
     const rect = canvas.getBoundingClientRect();
     const ratio = Math.max(window.devicePixelRatio || 1, 1);
-    const width = rect.width;
-    if (width < 1 || (Math.abs(width - cssWidth) < 0.5 && ratio === pixelRatio)) return;
-    const scale = cssWidth ? width / cssWidth : 1;
+    const { width, height } = rect;
+    if (width < 1 || height < 1) return;
+    const same = Math.abs(width - cssWidth) < 0.5 && Math.abs(height - cssHeight) < 0.5;
+    if (same && ratio === pixelRatio) return;
+    const scale = cssWidth ? Math.min(width / cssWidth, height / cssHeight) : 1;
+    const dx = cssWidth ? (width - cssWidth * scale) / 2 : 0;
+    const dy = cssHeight ? (height - cssHeight * scale) / 2 : 0;
     const data = pad.toData();
     canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(rect.height * ratio);
+    canvas.height = Math.round(height * ratio);
     canvas.getContext("2d").scale(ratio, ratio);
     cssWidth = width;
+    cssHeight = height;
     pixelRatio = ratio;
-    setBrush(width);
-    if (scale !== 1) {
+    setBrush(Math.min(width, height));
+    if (scale !== 1 || dx || dy) {
+      mark(null); // the drawing moved under it
       for (const group of data) {
         group.minWidth *= scale;
         group.maxWidth *= scale;
         group.dotSize *= scale;
         for (const point of group.points) {
-          point.x *= scale;
-          point.y *= scale;
+          point.x = point.x * scale + dx;
+          point.y = point.y * scale + dy;
         }
       }
     }
@@ -76,7 +90,26 @@ export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
     wrap.classList.toggle("has-ink", !pad.isEmpty());
   }
 
+  // Outline a box of the last snapshot ([x, y, w, h] in its pixels); null hides the outline.
+  function mark(box, size = sent) {
+    const valid =
+      Array.isArray(box) &&
+      box.length === 4 &&
+      box.every((v) => typeof v === "number" && Number.isFinite(v)) &&
+      size &&
+      size.width > 0 &&
+      size.height > 0;
+    markEl.hidden = !valid;
+    if (!valid) return;
+    const [x, y, w, h] = box;
+    markEl.style.setProperty("--x", String(x / size.width));
+    markEl.style.setProperty("--y", String(y / size.height));
+    markEl.style.setProperty("--w", String(w / size.width));
+    markEl.style.setProperty("--h", String(h / size.height));
+  }
+
   pad.addEventListener("beginStroke", () => {
+    mark(null);
     wrap.classList.add("has-ink");
     onStrokeStart();
   });
@@ -87,6 +120,7 @@ export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
   });
 
   function clear() {
+    mark(null);
     pad.clear();
     updateInkState();
   }
@@ -96,16 +130,21 @@ export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
     const data = pad.toData();
     if (data.length === 0) return false;
     data.pop();
+    mark(null);
     pad.fromData(data);
     updateInkState();
     return true;
   }
 
-  // A PNG data URL of the drawing, scaled down to about SEND_SIZE px (alpha kept).
+  // The drawing as {dataUrl, width, height}: a PNG of the whole canvas, transparent where
+  // nothing is drawn, scaled down to at most SEND_PIXELS pixels (the server segments it).
   const sendCanvas = document.createElement("canvas");
-  function dataUrl() {
-    const scale = Math.min(1, SEND_SIZE / Math.max(canvas.width, canvas.height));
-    if (scale === 1) return canvas.toDataURL("image/png");
+  function snapshot() {
+    const scale = Math.min(1, Math.sqrt(SEND_PIXELS / (canvas.width * canvas.height)));
+    if (scale === 1) {
+      sent = { width: canvas.width, height: canvas.height };
+      return { dataUrl: canvas.toDataURL("image/png"), ...sent };
+    }
     sendCanvas.width = Math.max(1, Math.round(canvas.width * scale));
     sendCanvas.height = Math.max(1, Math.round(canvas.height * scale));
     const ctx = sendCanvas.getContext("2d");
@@ -113,8 +152,9 @@ export function createPad({ canvas, wrap, onStrokeStart, onStrokeEnd }) {
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(canvas, 0, 0, sendCanvas.width, sendCanvas.height);
-    return sendCanvas.toDataURL("image/png");
+    sent = { width: sendCanvas.width, height: sendCanvas.height };
+    return { dataUrl: sendCanvas.toDataURL("image/png"), ...sent };
   }
 
-  return { isEmpty: () => pad.isEmpty(), clear, undo, dataUrl };
+  return { isEmpty: () => pad.isEmpty(), clear, undo, snapshot, mark };
 }

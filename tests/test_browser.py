@@ -1,7 +1,7 @@
 """The page in a real browser: Debian's chromium driven by Playwright, against the real servers
-and the real model. Strokes are drawn with the mouse and with touch, files are uploaded, and
-the result is read from the page as a visitor sees it. The only interception of the API is in
-test_error_display, which needs the server to fail."""
+and the real model. Digits and numbers are drawn with the mouse and with touch, files are
+uploaded, and the result is read from the page as a visitor sees it. The API is intercepted
+only where a test needs the server to fail or to answer as an older server did."""
 
 import base64
 import io
@@ -32,9 +32,17 @@ CHROMIUM_ARGS = [
 ]
 PAGE_PATH = {"classic": "/index.html", "persistent": "/"}
 TIMEOUT_MS = 20_000  # a CGI request starts a Python process; CI machines can be slow
+# Screens: a desktop, and a phone held upright and sideways (360 x 740 CSS px, 2 device px each)
+PHONE = {"device_scale_factor": 2, "has_touch": True, "is_mobile": True}
+SCREENS = {
+    "desktop": {"viewport": {"width": 1200, "height": 900}},
+    "phone": {"viewport": {"width": 360, "height": 740}, **PHONE},
+    "phone sideways": {"viewport": {"width": 740, "height": 360}, **PHONE},
+}
 BLANK_HINT = "draw a digit on the canvas first"
 
-# Digits as strokes, in fractions of the canvas side: drawn the way a person draws them.
+# Digits as strokes, in fractions of a square as high as the canvas, in its middle (the canvas
+# is wider than high): drawn the way a person draws one digit.
 SEVEN = [[(0.30, 0.24), (0.70, 0.24), (0.46, 0.80)]]
 ONE = [[(0.50, 0.20), (0.50, 0.80)]]
 
@@ -72,6 +80,52 @@ STAR = [
     ]
 ]
 SCRIBBLE = [[(0.2, 0.3), (0.8, 0.4), (0.3, 0.7), (0.7, 0.2), (0.4, 0.8), (0.75, 0.75), (0.2, 0.5)]]
+
+
+def arc(cx, cy, rx, ry, start, end, n=16):
+    """Points on an ellipse from angle `start` to `end` in degrees (0 is right, 90 down)."""
+    return [
+        (
+            cx + rx * math.cos(math.radians(start + (end - start) * i / n)),
+            cy + ry * math.sin(math.radians(start + (end - start) * i / n)),
+        )
+        for i in range(n + 1)
+    ]
+
+
+# The digits of numbers, as strokes in a cell (x and y from 0 to 1) that is 0.62 as wide as
+# high, in the order and direction a person writes them.
+GLYPHS = {
+    "0": [arc(0.5, 0.5, 0.45, 0.5, -90, -450, 36)],
+    "2": [arc(0.5, 0.28, 0.42, 0.28, 190, 380, 14) + [(0.05, 1.0), (0.98, 1.0)]],
+    "4": [[(0.62, 0.0), (0.02, 0.68), (0.98, 0.68)], [(0.72, 0.3), (0.72, 1.0)]],
+    "5": [[(0.9, 0.0), (0.18, 0.0), (0.12, 0.45)] + arc(0.5, 0.7, 0.42, 0.3, -140, 150)],
+    "6": [[(0.78, 0.0), (0.45, 0.18)] + arc(0.5, 0.7, 0.42, 0.3, 200, 560, 24)],
+    "7": [[(0.02, 0.0), (0.98, 0.0), (0.35, 1.0)]],
+    "A": [[(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)], [(0.22, 0.6), (0.78, 0.6)]],
+    # strokes that do not touch: the hat of a 5 lifted off its body, the bar of a 7 apart
+    "5 apart": [
+        [(0.3, 0.0), (0.95, 0.0)],
+        [(0.16, 0.08), (0.12, 0.45)] + arc(0.5, 0.7, 0.42, 0.3, -140, 150),
+    ],
+    "7 apart": [[(0.02, 0.0), (0.98, 0.0), (0.35, 1.0)], [(0.3, 0.52), (0.9, 0.52)]],
+}
+
+
+def written(glyphs, aspect, height=0.6, gap=0.35):
+    """The glyphs side by side, `height` of the canvas high (less if they would not fit in
+    92 % of its width, as a person writes smaller at the end of a line), gaps of `gap` of a
+    digit's width, centred: strokes in fractions of a canvas `aspect` times as wide as high."""
+    glyphs = [GLYPHS[g] for g in glyphs]
+    height = min(height, 0.92 * aspect / (0.62 * (len(glyphs) + (len(glyphs) - 1) * gap)))
+    width = height * 0.62 / aspect  # a digit's width, as a fraction of the canvas's
+    total = len(glyphs) * width + (len(glyphs) - 1) * gap * width
+    left, top = (1 - total) / 2, (1 - height) / 2
+    return [
+        [(left + i * width * (1 + gap) + x * width, top + y * height) for x, y in stroke]
+        for i, glyph in enumerate(glyphs)
+        for stroke in glyph
+    ]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -170,11 +224,29 @@ def api_requests(page):
     return sent
 
 
-def draw(page, strokes, step_px=6):
-    """Draw strokes with the mouse: press, many small moves, release."""
+def pad_area(page, whole=False):
+    """Where strokes go on the page: (left, top, width, height) of the square in the middle of
+    the canvas, as high as it is, or of the `whole` canvas. Scrolls the canvas into view first
+    (Tab to a control further down scrolls the page)."""
+    page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
+    if whole:
+        return box["x"], box["y"], box["width"], box["height"]
+    side = min(box["width"], box["height"])
+    return box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2, side, side
+
+
+def pad_aspect(page):
+    box = page.locator("#pad").bounding_box()
+    return box["width"] / box["height"]
+
+
+def draw(page, strokes, step_px=6, whole=False):
+    """Draw strokes with the mouse: press, many small moves, release. Strokes are in fractions
+    of the square in the middle of the canvas, or of the `whole` canvas."""
+    left, top, width, height = pad_area(page, whole)
     for stroke in strokes:
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        points = [(left + x * width, top + y * height) for x, y in stroke]
         page.mouse.move(*points[0])
         page.mouse.down()
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
@@ -182,6 +254,26 @@ def draw(page, strokes, step_px=6):
             for i in range(1, steps + 1):
                 page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
         page.mouse.up()
+
+
+def draw_by_touch(page, strokes, whole=False, step_px=3):
+    """Draw strokes with a finger (touch events through the DevTools protocol); strokes as
+    for draw()."""
+    cdp = page.context.new_cdp_session(page)
+    left, top, width, height = pad_area(page, whole)
+
+    def touch(kind, x=0.0, y=0.0):
+        points = [] if kind == "touchEnd" else [{"x": left + x * width, "y": top + y * height}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    for stroke in strokes:
+        touch("touchStart", *stroke[0])
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            steps = max(1, round(math.hypot((x1 - x0) * width, (y1 - y0) * height) / step_px))
+            for i in range(1, steps + 1):
+                touch("touchMove", x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        touch("touchEnd")
+    cdp.detach()
 
 
 def draw_and_wait(page, strokes):
@@ -201,13 +293,15 @@ def wait_idle(page):
 
 def ink_pixels(page, selector="#pad"):
     """How many pixels of a canvas are painted: not transparent, and not black (the 28x28
-    image the model saw is white ink on black; the drawing is ink on transparency)."""
+    images the model saw, big and on the cards, are white ink on black; the drawing is ink on
+    transparency)."""
     return page.locator(selector).evaluate(
         """(c) => {
             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            const onBlack = c.id === "seen" || c.closest(".piece") !== null;
             let n = 0;
             for (let i = 0; i < d.length; i += 4) {
-                if (d[i + 3] > 0 && (c.id !== "seen" || d[i] > 0)) n++;
+                if (d[i + 3] > 0 && (!onBlack || d[i] > 0)) n++;
             }
             return n;
         }"""
@@ -226,15 +320,7 @@ def assert_recognised(page, digit):
     expect(page.locator("#confidence")).to_have_text(re.compile(r"^\d+(\.\d)?\s%\sconfidence$"))
     top = page.locator("#bars li.top")
     expect(top).to_have_count(1)
-    expect(top).to_have_attribute("data-label", str(digit))
-    scores = shown_scores(page)  # as printed, to two decimals
-    assert scores[digit] == max(scores) and scores[digit] > 0.5, scores
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    widths = [b["width"] for b in (bar.bounding_box() for bar in page.locator("#bars .bar").all())]
-    track = page.locator("#bars .bar-track").first.bounding_box()["width"]
-    assert widths[digit] == max(widths), widths
-    for score, width in zip(scores, widths, strict=True):
-        assert width == pytest.approx(score * track, abs=track * 0.01)
+    assert_bars(page, digit)
     expect(page.locator("#announce")).to_have_text(
         re.compile(rf"^Recognised {digit}( in the uploaded image)? with \d+(\.\d)?\s% confidence$")
     )
@@ -247,6 +333,23 @@ def assert_recognised(page, digit):
     assert seen.bounding_box()["width"] >= 4 * 28
 
 
+def assert_bars(page, digit):
+    """The bars show scores whose top, highlighted and longest, is `digit`'s."""
+    from playwright.sync_api import expect
+
+    top = page.locator("#bars li.top")
+    expect(top).to_have_count(1)
+    expect(top).to_have_attribute("data-label", str(digit))
+    scores = shown_scores(page)  # as printed, to two decimals
+    assert scores[digit] == max(scores) and scores[digit] > 0.5, scores
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    widths = [b["width"] for b in (bar.bounding_box() for bar in page.locator("#bars .bar").all())]
+    track = page.locator("#bars .bar-track").first.bounding_box()["width"]
+    assert widths[digit] == max(widths), widths
+    for score, width in zip(scores, widths, strict=True):
+        assert width == pytest.approx(score * track, abs=track * 0.01)
+
+
 def assert_reset(page):
     from playwright.sync_api import expect
 
@@ -254,6 +357,91 @@ def assert_reset(page):
     expect(page.locator("#bars li.top")).to_have_count(0)
     assert shown_scores(page) == [0.0] * 10
     expect(page.locator("#announce")).to_have_text("")
+    expect(page.locator("#pieces .piece")).to_have_count(0)
+    assert page.locator("#pad-mark").is_hidden()
+
+
+def write(page, glyphs, by_touch=False, gap=0.35):
+    """Write the glyphs (GLYPHS's names; a string of digits will do) side by side across the
+    canvas, with the mouse or a finger, in live mode; wait for the answer to the last stroke.
+    Returns the requests sent: one a stroke."""
+    strokes = written(glyphs, pad_aspect(page), gap=gap)
+    sent = api_requests(page)
+    (draw_by_touch if by_touch else draw)(page, strokes, whole=True)
+    wait_idle(page)  # busy from the last stroke's request until its answer is shown
+    assert len(sent) == len(strokes), "live prediction after each stroke"
+    assert sent[-1].response().status == 200
+    return sent
+
+
+def assert_chosen(page, index, digit, count):
+    """Card `index` of `count` is the chosen one: pressed, its input shown big, its bars shown
+    (the top one `digit`, or grey bars when `digit` is None), its piece outlined on the
+    drawing."""
+    from playwright.sync_api import expect
+
+    cards = page.locator("#pieces .piece")
+    for i in range(count):
+        expect(cards.nth(i)).to_have_attribute("aria-pressed", str(i == index).lower())
+    which = f"piece {index + 1} of {count}"
+    expect(page.locator("#seen-caption")).to_have_text(f"{which} · 28 × 28 px")
+    expect(page.locator("#bars")).to_have_attribute(
+        "aria-label", f"Score of each digit for {which}, from 0.0 to 1.0"
+    )
+    if digit is None:
+        expect(page.locator("#detail")).to_have_attribute("data-state", "notdigit")
+        colours = page.locator("#bars .bar").evaluate_all(
+            "bars => bars.map(b => getComputedStyle(b).backgroundColor)"
+        )
+        assert len(set(colours)) == 1, colours
+    else:
+        expect(page.locator("#detail")).to_have_attribute("data-state", "done")
+        assert_bars(page, digit)
+    # the big image is the card's own: the same pixels, once both are decoded
+    page.wait_for_function(
+        """(i) => {
+            const pixels = (c) => Array.from(c.getContext("2d").getImageData(0, 0, 28, 28).data);
+            const card = document.querySelectorAll("#pieces .piece canvas")[i];
+            const a = pixels(card), b = pixels(document.querySelector("#seen"));
+            return a.some((v, k) => k % 4 === 0 && v > 0) && a.every((v, k) => v === b[k]);
+        }""",
+        arg=index,
+    )
+    expect(page.locator("#pad-mark")).to_be_visible()
+    return page.locator("#pad-mark").bounding_box()
+
+
+def assert_number(page, number):
+    """The page reads `number`: in large type, said to screen readers, a card for each digit
+    (none for one digit, which looks as it always did), the first card chosen."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#result")).to_have_attribute("data-state", "done")
+    if len(number) == 1:
+        assert_recognised(page, int(number))
+        expect(page.locator("#answer-label")).to_have_text("Digit")
+        expect(page.locator("#pieces .piece")).to_have_count(0)
+        assert page.locator("#pieces").is_hidden()
+        assert page.locator("#pad-mark").is_hidden()
+        return
+    expect(page.locator("#digit")).to_have_text(number)
+    expect(page.locator("#answer-label")).to_have_text("Number")
+    expect(page.locator("#confidence")).to_have_text(re.compile(r"^\d+(\.\d)?\s%\sconfidence$"))
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(rf"^Recognised the number {number} with \d+(\.\d)?\s% confidence$")
+    )
+    assert page.locator("#alert").is_hidden()
+    cards = page.locator("#pieces .piece")
+    expect(cards).to_have_count(len(number))
+    for i, digit in enumerate(number):
+        card = cards.nth(i)
+        assert card.evaluate("e => e.tagName") == "BUTTON"
+        expect(card).to_have_accessible_name(
+            re.compile(rf"^Piece {i + 1} of {len(number)}: {digit}, \d+(\.\d)?\s% confidence$")
+        )
+        expect(card.locator(".piece-digit")).to_have_text(digit)
+        expect(card.locator(".piece-confidence")).to_have_text(re.compile(r"^\d+(\.\d)?\s%$"))
+    assert_chosen(page, 0, int(number[0]), len(number))
 
 
 def png_of_mnist(image, mode="PNG", size=280, ink_on_white=True):
@@ -293,14 +481,17 @@ def test_draw_with_mouse_is_recognised(server_page):
     draw_and_wait(page, SEVEN)
     assert_recognised(page, 7)
 
-    # what went over the wire: a relative URL, a PNG data URL as text, transparent, downscaled
+    # what went over the wire: a relative URL, a PNG data URL as text, transparent, the whole
+    # canvas (3:1 here), downscaled to at most 2 x 280 x 280 pixels
     request = sent[-1]
     assert request.method == "POST"
     assert request.url == page.url.rsplit("/", 1)[0] + API
     assert request.headers["content-type"].startswith("text/plain")
     assert request.post_data.startswith("data:image/png;base64,")
     upload = Image.open(io.BytesIO(base64.b64decode(request.post_data.split(",", 1)[1])))
-    assert upload.mode == "RGBA" and max(upload.size) <= 280
+    assert upload.mode == "RGBA" and upload.width * upload.height <= 2 * 280 * 280
+    assert upload.width / upload.height == pytest.approx(pad_aspect(page), rel=0.02)
+    assert upload.height >= 200, "one digit keeps enough pixels"
     assert upload.getpixel((0, 0))[3] == 0, "the canvas background must stay transparent"
     assert upload.getchannel("A").getextrema()[1] == 255, "ink is opaque"
 
@@ -360,14 +551,205 @@ def test_not_a_digit_in_both_server_modes(server_page):
     assert_not_a_digit(server_page, "Doesn\u2019t look like a digit yet")
 
 
-def test_touch_drawing_on_a_phone(persistent_server, open_page):
-    page = open_page(
-        persistent_server + "/",
-        viewport={"width": 360, "height": 740},
-        device_scale_factor=2,
-        has_touch=True,
-        is_mobile=True,
+# ---------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize("number", ["2026", "42", "7"])
+def test_numbers_written_with_the_mouse_are_read(server_page, number):
+    write(server_page, number)
+    assert_number(server_page, number)
+
+
+def test_a_number_written_by_touch_on_a_phone(request, server, open_page):
+    """Both ways of holding a phone, in both server modes; a card is chosen with a tap."""
+    from playwright.sync_api import expect
+
+    mode = request.node.callspec.params["server"]
+    for screen, number in [("phone", "2026"), ("phone sideways", "42")]:
+        page = open_page(server + PAGE_PATH[mode], **SCREENS[screen])
+        write(page, number, by_touch=True)
+        assert_number(page, number)
+        where = page.evaluate("[window.scrollX, window.scrollY, window.visualViewport.scale]")
+        assert where == [0, 0, 1], f"writing moved the page (scroll x, y, zoom): {where}"
+        page.locator("#pieces .piece").nth(1).tap()
+        assert_chosen(page, 1, int(number[1]), len(number))
+        expect(page.locator("#digit")).to_have_text(number)
+
+
+@pytest.mark.parametrize("glyph, digit", [("5 apart", 5), ("7 apart", 7)])
+def test_strokes_that_do_not_touch_stay_one_digit(server_page, glyph, digit):
+    """The hat of a 5 lifted off its body, the bar of a 7 drawn apart: one digit each, alone
+    and side by side in a number."""
+    write(server_page, [glyph])
+    assert_number(server_page, str(digit))
+    server_page.click("#clear")
+    write(server_page, ["5 apart", "7 apart"])
+    assert_number(server_page, "57")
+
+
+def test_choosing_a_card_shows_its_bars(page):
+    """By click, by the keyboard (Tab, arrows, Home, End, Enter, Space): the chosen card's bars
+    and input are shown, and its piece is outlined on the drawing."""
+    from playwright.sync_api import expect
+
+    write(page, "2026")
+    assert_number(page, "2026")
+    cards = page.locator("#pieces .piece")
+    pad = page.locator("#pad").bounding_box()
+    outlines = []
+    for i in [3, 1, 2, 0]:
+        cards.nth(i).click()
+        outlines.append((i, assert_chosen(page, i, int("2026"[i]), 4)))
+    outlines = [box for _, box in sorted(outlines, key=lambda pair: pair[0])]
+    for box in outlines:  # each outline lies on the canvas and holds about a digit
+        assert pad["x"] <= box["x"] and box["x"] + box["width"] <= pad["x"] + pad["width"]
+        assert pad["y"] <= box["y"] and box["y"] + box["height"] <= pad["y"] + pad["height"]
+        assert 0.4 * pad["height"] < box["height"] < 0.9 * pad["height"], box
+    lefts = [box["x"] for box in outlines]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 4, "left to right, one each"
+
+    # the cards come after the drawing's controls in the tab order, before the upload
+    page.focus("#live")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement === document.querySelector('#pieces .piece')")
+    assert page.evaluate("document.activeElement.matches(':focus-visible')")
+    page.keyboard.press("Enter")
+    assert_chosen(page, 0, 2, 4)
+    page.keyboard.press("ArrowRight")
+    assert_chosen(page, 1, 0, 4)
+    expect(cards.nth(1)).to_be_focused()
+    page.keyboard.press("End")
+    assert_chosen(page, 3, 6, 4)
+    page.keyboard.press("Home")
+    assert_chosen(page, 0, 2, 4)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert_chosen(page, 2, 2, 4)
+    expect(page.locator("#digit")).to_have_text("2026")  # choosing sends nothing new
+
+    # a new stroke takes the outline away until its answer comes; the first card is chosen
+    sent = api_requests(page)
+    draw(page, [[(0.9, 0.9), (0.95, 0.95)]], whole=True)
+    wait_idle(page)
+    assert len(sent) == 1
+    page.click("#undo")
+    wait_idle(page)
+    assert_number(page, "2026")
+    page.click("#clear")
+    assert_reset(page)
+
+
+def test_a_piece_that_is_not_a_digit_is_a_question_mark(page):
+    """2, A, 6: the number is "2?6" in plain ink, the A's card says "not a digit", its bars
+    are grey, and the closest guess is given; gently while drawing, plainly when asked."""
+    from playwright.sync_api import expect
+
+    write(page, ["2", "A", "6"], gap=0.9)
+    expect(page.locator("#result")).to_have_attribute("data-state", "notdigit")
+    expect(page.locator("#digit")).to_have_text("2?6")
+    expect(page.locator("#digit .unknown")).to_have_text("?")
+    expect(page.locator("#answer-label")).to_have_text("Number")
+    expect(page.locator("#confidence")).to_have_text("One piece doesn\u2019t look like a digit yet")
+    guess = page.locator("#guess").text_content()
+    assert re.fullmatch(r"Closest guess: 2\d6", guess), guess
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(r"^Not all digits yet: 2, not a digit, 6\. Closest guess 2\d6\.$")
     )
+    card = page.locator("#pieces .piece").nth(1)
+    expect(card).to_have_accessible_name(
+        re.compile(r"^Piece 2 of 3: not a digit, \d+(\.\d)?\s% confidence, closest guess \d$")
+    )
+    expect(card.locator(".piece-digit")).to_have_text("?")
+    expect(card.locator(".piece-confidence").first).to_have_text("not a digit")
+    assert_chosen(page, 0, 2, 3)
+    card.click()
+    assert_chosen(page, 1, None, 3)
+
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#predict")
+    wait_idle(page)
+    expect(page.locator("#confidence")).to_have_text("One piece doesn\u2019t look like a digit")
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(
+            r"^One piece doesn\u2019t look like a digit: 2, not a digit, 6\. "
+            r"The closest guess is 2\d6\.$"
+        )
+    )
+
+
+def test_an_answer_without_digits_is_one_digit(page):
+    """An answer as the API gave it before numbers (no `digits`) is shown as one digit."""
+    import json
+
+    input_png = io.BytesIO()
+    Image.new("L", (28, 28), 0).save(input_png, "PNG")
+    scores = [0.0] * 10
+    scores[7], scores[1] = 0.93, 0.07
+    answer = {
+        "digit": 7,
+        "number": "7",
+        "confidence": 0.93,
+        "not_a_digit": 0.01,
+        "scores": scores,
+        "input": "data:image/png;base64," + base64.b64encode(input_png.getvalue()).decode(),
+        "model": "older",
+    }
+    page.route(
+        "**/cgi-bin/mnist.py",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)
+        ),
+    )
+    draw_and_wait(page, ONE)
+    from playwright.sync_api import expect
+
+    expect(page.locator("#digit")).to_have_text("7")
+    expect(page.locator("#confidence")).to_have_text("93\u00a0% confidence")
+    expect(page.locator("#announce")).to_have_text("Recognised 7 with 93\u00a0% confidence")
+    assert_bars(page, 7)
+    expect(page.locator("#pieces .piece")).to_have_count(0)
+    assert page.locator("#pad-mark").is_hidden()
+
+
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+def test_room_for_a_six_digit_number_on_every_screen(
+    persistent_server, open_page, screen, tmp_path
+):
+    """The canvas is wide (3:1, or 2:1 across a phone held upright), in view, and never makes
+    the page scroll sideways; a six-digit number written on it is read and shown on one line
+    with its six cards in one row. The pictures are left in a temporary folder."""
+    from playwright.sync_api import expect
+
+    options = SCREENS[screen]
+    width, height = options["viewport"]["width"], options["viewport"]["height"]
+    page = open_page(persistent_server + "/", **options)
+    box = page.locator("#pad").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, "the canvas is in view"
+    if screen == "phone":
+        assert box["width"] >= width - 2 * 26 and box["width"] / box["height"] >= 1.9, box
+    else:
+        assert box["width"] / box["height"] == pytest.approx(3, rel=0.02), box
+    # sharp: one bitmap pixel per device pixel; a pen in proportion to the canvas's height
+    ratio = options.get("device_scale_factor", 1)
+    assert page.locator("#pad").evaluate("e => [e.width, e.height]") == [
+        round(box["width"] * ratio),
+        round(box["height"] * ratio),
+    ]
+    write(page, "502647", by_touch=screen != "desktop", gap=0.3)
+    assert_number(page, "502647")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scroll"
+    number = page.locator("#digit")
+    size = number.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert number.bounding_box()["height"] <= size * 1.3, "the number fits on one line"
+    tops = {round(card.bounding_box()["y"]) for card in page.locator("#pieces .piece").all()}
+    assert len(tops) == 1, "the six cards in one row"
+    expect(page.locator("#pieces")).to_be_visible()
+    page.screenshot(path=tmp_path / f"{screen}.png", full_page=True)
+
+
+def test_touch_drawing_on_a_phone(persistent_server, open_page):
+    page = open_page(persistent_server + "/", **SCREENS["phone"])
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scroll"
     pad = page.locator("#pad")
     assert pad.evaluate("e => getComputedStyle(e).touchAction") == "none"
@@ -379,25 +761,13 @@ def test_touch_drawing_on_a_phone(persistent_server, open_page):
     # scrolled a little, so a stroke that moved the page would show in either direction
     page.evaluate("window.scrollTo(0, 50)")
     page.wait_for_function("window.scrollY === 50")
-    cdp = page.context.new_cdp_session(page)
     box = pad.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 740, "the canvas is in view"
-
-    def touch(kind, x=0.0, y=0.0):
-        points = (
-            []
-            if kind == "touchEnd"
-            else [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}]
-        )
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+    # the canvas spans the phone's width, wider than high
+    assert box["width"] >= 360 - 2 * 26 and box["width"] >= 1.8 * box["height"], box
 
     sent = api_requests(page)
-    for stroke in SEVEN:
-        touch("touchStart", *stroke[0])
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for i in range(1, 31):
-                touch("touchMove", x0 + (x1 - x0) * i / 30, y0 + (y1 - y0) * i / 30)
-        touch("touchEnd")
+    draw_by_touch(page, SEVEN)
     # a page that scrolls or zooms under the finger cancels the stroke: no request then
     deadline = time.monotonic() + 5
     while not sent and time.monotonic() < deadline:
