@@ -748,6 +748,53 @@ def test_room_for_a_six_digit_number_on_every_screen(
     page.screenshot(path=tmp_path / f"{screen}.png", full_page=True)
 
 
+def ink_box(page):
+    """The drawing's ink box on the canvas bitmap, in fractions of its size: x, y, w, h."""
+    return page.locator("#pad").evaluate(
+        """(c) => {
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let x0 = c.width, y0 = c.height, x1 = -1, y1 = -1;
+            for (let y = 0; y < c.height; y++) {
+                for (let x = 0; x < c.width; x++) {
+                    if (d[(y * c.width + x) * 4 + 3] > 128) {
+                        x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+                        y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+                    }
+                }
+            }
+            return [x0 / c.width, y0 / c.height, (x1 - x0) / c.width, (y1 - y0) / c.height];
+        }"""
+    )
+
+
+def test_a_phone_turned_sideways_keeps_the_number(persistent_server, open_page):
+    """Written upright, then the phone is turned: the canvas changes its proportions, and the
+    drawing keeps its own, centred, whole and sharp, and still reads the same."""
+    page = open_page(persistent_server + "/", **SCREENS["phone"])
+    write(page, "42", by_touch=True)
+    assert_number(page, "42")
+    x, y, w, h = ink_box(page)
+    aspect = pad_aspect(page)
+    page.set_viewport_size({"width": 740, "height": 360})
+    page.wait_for_function(
+        "document.querySelector('#pad').width === 2 * Math.round("
+        "document.querySelector('#pad').getBoundingClientRect().width)"
+    )
+    turned = pad_aspect(page)
+    assert turned == pytest.approx(3, rel=0.02) and aspect < 2.1
+    x2, y2, w2, h2 = ink_box(page)
+    # as wide, for its height, as before; centred; inside the canvas
+    assert (w2 * turned / h2) == pytest.approx(w * aspect / h, rel=0.05)
+    assert x2 + w2 / 2 == pytest.approx(x + w / 2, abs=0.02)
+    assert y2 + h2 / 2 == pytest.approx(y + h / 2, abs=0.02)
+    assert x2 > 0 and y2 > 0 and x2 + w2 < 1 and y2 + h2 < 1, "inside the canvas"
+    assert page.locator("#pad-mark").is_hidden(), "the outline does not stay on moved ink"
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.click("#predict")
+    wait_idle(page)
+    assert_number(page, "42")
+
+
 def test_touch_drawing_on_a_phone(persistent_server, open_page):
     page = open_page(persistent_server + "/", **SCREENS["phone"])
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scroll"
@@ -1109,9 +1156,10 @@ def test_keyboard(page):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshot(persistent_server, open_page, scheme, tmp_path):
-    """A recognised digit in both colour schemes, on a page of full size. With
-    MNISTDRAW_SCREENSHOT set to a path (`make screenshot`), the light one is written there as
-    README's picture; otherwise nothing outside a temporary folder is written."""
+    """A recognised digit, then the number 2026, in both colour schemes, on a page of full
+    size. With MNISTDRAW_SCREENSHOT set to a path (`make screenshot`), the light ones are
+    written there and as number.png beside it, README's pictures; otherwise nothing outside a
+    temporary folder is written."""
     page = open_page(
         persistent_server + "/",
         viewport={"width": 1100, "height": 800},
@@ -1128,6 +1176,16 @@ def test_screenshot(persistent_server, open_page, scheme, tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
     else:
         target = tmp_path / f"{scheme}.png"
+    page.screenshot(path=target, full_page=True)
+    with Image.open(target) as shot:
+        assert shot.width == 1100
+
+    page.click("#clear")
+    write(page, "2026")
+    page.wait_for_timeout(500)
+    assert_number(page, "2026")
+    page.mouse.move(0, 0)
+    target = target.with_name("number.png")
     page.screenshot(path=target, full_page=True)
     with Image.open(target) as shot:
         assert shot.width == 1100
