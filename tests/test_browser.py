@@ -678,6 +678,50 @@ def test_a_piece_that_is_not_a_digit_is_a_question_mark(page):
     )
 
 
+def test_a_number_uploaded_as_a_file(page, tmp_path):
+    """A PNG of a number (the page's own drawing of 42, saved) is read as a number too; its
+    pieces are not outlined on the canvas, which holds nothing."""
+    from playwright.sync_api import expect
+
+    sent = write(page, "42")
+    path = tmp_path / "forty-two.png"
+    path.write_bytes(base64.b64decode(sent[-1].post_data.split(",", 1)[1]))
+    page.click("#clear")
+    with page.expect_response(lambda r: r.url.endswith(API)):
+        page.set_input_files("#file", path)
+    wait_idle(page)
+    expect(page.locator("#digit")).to_have_text("42")
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(
+            r"^Recognised the number 42 in the uploaded image with \d+(\.\d)?\s% confidence$"
+        )
+    )
+    expect(page.locator("#pieces .piece")).to_have_count(2)
+    page.locator("#pieces .piece").nth(1).click()
+    expect(page.locator("#bars li.top")).to_have_attribute("data-label", "2")
+    expect(page.locator("#seen-caption")).to_have_text("piece 2 of 2 · 28 × 28 px")
+    assert page.locator("#pad-mark").is_hidden()
+
+
+def test_too_many_pieces_is_said(page):
+    """More separate strokes than any number holds: the server's sentence, no number."""
+    from playwright.sync_api import expect
+
+    page.click("label.switch")  # live off: one request, for the whole drawing
+    draw(page, [[(0.03 + 0.06 * i, 0.3), (0.03 + 0.06 * i, 0.7)] for i in range(16)], whole=True)
+    with page.expect_response(lambda r: r.url.endswith(API)) as answer:
+        page.click("#predict")
+    wait_idle(page)
+    assert answer.value.status == 422
+    assert answer.value.json()["error"]["code"] == "too_many_pieces"
+    expect(page.locator("#alert")).to_be_visible()
+    expect(page.locator("#alert-text")).to_contain_text(
+        "separate things: write a number of at most"
+    )
+    expect(page.locator("#digit")).to_have_text("–")
+    expect(page.locator("#pieces .piece")).to_have_count(0)
+
+
 def test_an_answer_without_digits_is_one_digit(page):
     """An answer as the API gave it before numbers (no `digits`) is shown as one digit."""
     import json
