@@ -6,7 +6,8 @@
 const EMPTY = "Write a digit or a number to start";
 const BARS_LABEL = "Score of each digit, from 0.0 to 1.0";
 const SEEN_CAPTION = "28 × 28 px";
-const LONG = 6; // more digits than this: the number is set smaller
+// The number's type size by its length: six digits fit across the smallest phone.
+const sizeOf = (length) => (length > 6 ? "s" : length > 4 ? "m" : "");
 
 function formatPercent(confidence) {
   const pct = confidence * 100;
@@ -114,7 +115,7 @@ export function createResultView(section, { onChoose = () => {} } = {}) {
     current = null;
     labelEl.textContent = "Digit";
     digitEl.textContent = "–";
-    delete digitEl.dataset.long;
+    delete digitEl.dataset.size;
     confidenceEl.textContent = EMPTY;
     guessEl.textContent = "";
     piecesEl.replaceChildren();
@@ -187,7 +188,7 @@ export function createResultView(section, { onChoose = () => {} } = {}) {
       card.append(span);
     };
     if (notDigit) line("not a digit", "piece-notdigit");
-    if (pct) line(`${pct}\u00a0%`, "piece-percent");
+    if (pct) line(`${pct}%`, "piece-percent"); // no space: it fits the narrowest card
     card.addEventListener("click", () => choose(index));
     const id = shown;
     drawDataUrl(image, piece.input, () => id === shown);
@@ -232,8 +233,9 @@ export function createResultView(section, { onChoose = () => {} } = {}) {
         }
       }
     }
-    if (digitEl.textContent.length > LONG) digitEl.dataset.long = "";
-    else delete digitEl.dataset.long;
+    const size = sizeOf(digitEl.textContent.length);
+    if (size) digitEl.dataset.size = size;
+    else delete digitEl.dataset.size;
   }
 
   // `source` is {kind: "drawing"} or {kind: "upload"}, and `live` when the answer came by

@@ -440,7 +440,7 @@ def assert_number(page, number):
             re.compile(rf"^Piece {i + 1} of {len(number)}: {digit}, \d+(\.\d)?\s% confidence$")
         )
         expect(card.locator(".piece-digit")).to_have_text(digit)
-        expect(card.locator(".piece-confidence")).to_have_text(re.compile(r"^\d+(\.\d)?\s%$"))
+        expect(card.locator(".piece-confidence")).to_have_text(re.compile(r"^\d+(\.\d)?%$"))
     assert_chosen(page, 0, int(number[0]), len(number))
 
 
