@@ -43,6 +43,7 @@ def cgi(environ) -> None:
             environ.get("REQUEST_METHOD", ""),
             {"Content-Type": environ.get("CONTENT_TYPE", "")},
             body,
+            environ.get("QUERY_STRING", ""),
         )
     head = [f"Status: {answer.status} {HTTPStatus(answer.status).phrase}"]
     head += [f"{name}: {value}" for name, value in answer.headers()]

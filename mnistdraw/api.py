@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,8 +16,9 @@ import numpy as np
 from PIL import Image
 
 from .errors import ERRORS
-from .preprocess import PreprocessError, preprocess, too_many_pixels
+from .preprocess import PreprocessError, decode, too_many_pixels
 from .recognizer import Recognizer
+from .segment import Piece, segment
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a canvas is ~10 KB; a phone photo as JPEG a few MB
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
@@ -85,7 +87,7 @@ def _from_data_url(text: bytes) -> bytes:
     return _from_base64(text[match.end() :])
 
 
-def _from_json(body: bytes) -> bytes:
+def _from_json(body: bytes) -> tuple[bytes, dict]:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:  # bad JSON or bad UTF-8; absurd nesting
@@ -97,21 +99,39 @@ def _from_json(body: bytes) -> bytes:
         text = image.strip().encode("ascii")
     except UnicodeEncodeError as exc:
         raise BadRequest("The image is not valid base64.") from exc
-    return _from_data_url(text) if text[:5].lower() == b"data:" else _from_base64(text)
+    blob = _from_data_url(text) if text[:5].lower() == b"data:" else _from_base64(text)
+    return blob, {k: v for k, v in document.items() if k != "image"}
 
 
-def image_bytes(content_type: str, body: bytes) -> bytes:
-    """The encoded image inside a request body of any accepted form."""
+def request_parts(content_type: str, body: bytes) -> tuple[bytes, dict]:
+    """The encoded image inside a request body of any accepted form, and the options that a
+    JSON body carries beside it."""
     if content_type in IMAGE_TYPES:
-        return body
+        return body, {}
     if content_type == "application/json":
         return _from_json(body)
     head = body[:16].lstrip().lower()
     if head.startswith(b"data:"):
-        return _from_data_url(body.strip())
+        return _from_data_url(body.strip()), {}
     if head.startswith(b"{"):
         return _from_json(body)
-    return body  # bytes of an image file, or something that the decoder will refuse
+    return body, {}  # bytes of an image file, or something that the decoder will refuse
+
+
+def image_bytes(content_type: str, body: bytes) -> bytes:
+    """The encoded image inside a request body of any accepted form."""
+    return request_parts(content_type, body)[0]
+
+
+def wants_explain(query: str, options: dict) -> bool:
+    """The `explain` option, from the query string (?explain=1) or a JSON body's field."""
+    values = urllib.parse.parse_qs(query, keep_blank_values=True).get("explain", [])
+    value = options.get("explain", values[-1] if values else False)
+    if value in (True, 1, "1", "true", "yes", "on", ""):  # a bare ?explain asks for it too
+        return True
+    if value in (False, 0, None, "0", "false", "no", "off"):
+        return False
+    raise BadRequest("The explain option takes 1 or 0 (true or false in JSON).")
 
 
 def to_png_data_url(pixels: np.ndarray) -> str:
@@ -120,33 +140,60 @@ def to_png_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def recognise(blob: bytes) -> Answer:
-    """The answer for an image: the digit, or null when it is not a digit. `scores` are the
-    ten digit scores (summing to 1: "if it is a digit, which one"); `confidence` is the
-    probability that the answer is right: of the digit named, or of "not a digit"."""
-    pixels = preprocess(blob)
+def _entry(piece: Piece, scores: np.ndarray, not_a_digit: float, threshold: float, scale: float):
+    """One thing drawn: its digit, or null when it is not a digit (a dot never is one)."""
+    scores, not_a_digit = scores.astype(float), 1.0 if piece.dot else float(not_a_digit)
+    digit = None if not_a_digit > threshold else int(scores.argmax())
+    return {
+        "digit": digit,
+        "confidence": round(
+            float(not_a_digit if digit is None else scores[digit] * (1 - not_a_digit)), 4
+        ),
+        "not_a_digit": round(not_a_digit, 4),
+        "scores": [round(float(s), 6) for s in scores],
+        "box": [round(v * scale) for v in piece.box],
+        "input": to_png_data_url(piece.pixels),
+    }
+
+
+def recognise(blob: bytes, explain: bool = False) -> Answer:
+    """The answer for an image of one digit, a number, or something that is not a digit.
+    Each entry of `digits` is one thing drawn, left to right: `scores` are its ten digit
+    scores (summing to 1: "if it is a digit, which one"); `confidence` is the probability
+    that its reading is right: of the digit named, or of "not a digit". With one thing, the
+    top level repeats its entry, as the first version of this API answered. With `explain`,
+    each entry also carries the pictures of mnistdraw.explain."""
     model = recognizer()
-    scores, not_a_digit = model.read(pixels[None])
-    scores, not_a_digit = scores[0].astype(float), float(not_a_digit[0])
-    digit = None if not_a_digit > model.threshold else int(scores.argmax())
-    return Answer(
-        200,
-        {
-            "digit": digit,
-            "number": None if digit is None else str(digit),
-            "confidence": round(
-                not_a_digit if digit is None else scores[digit] * (1 - not_a_digit), 4
-            ),
-            "not_a_digit": round(not_a_digit, 4),
-            "scores": [round(float(s), 6) for s in scores],
-            "input": to_png_data_url(pixels),
-            "model": model.id,
-        },
-    )
+    pieces, scale = segment(decode(blob), model.probabilities)
+    scores, not_a_digit = model.read(np.stack([p.pixels for p in pieces]))
+    entries = [
+        _entry(piece, s, n, model.threshold, scale)
+        for piece, s, n in zip(pieces, scores, not_a_digit, strict=True)
+    ]
+    if explain:
+        from . import explain as explaining  # only when asked: the CGI mode starts per request
+
+        for entry, piece, piece_scores in zip(entries, pieces, scores, strict=True):
+            entry["explain"] = explaining.explain(model, piece.pixels, piece_scores)
+    digits = [e["digit"] for e in entries]
+    number = None if None in digits else "".join(map(str, digits))
+    if len(entries) == 1:
+        first = entries[0]
+        top = {k: first[k] for k in ("digit", "confidence", "not_a_digit", "scores", "input")}
+    else:
+        top = {
+            "digit": None,
+            "confidence": round(float(np.prod([e["confidence"] for e in entries])), 4),
+            # the probability that some piece is not a digit
+            "not_a_digit": round(1 - float(np.prod([1 - e["not_a_digit"] for e in entries])), 4),
+            "scores": None,
+            "input": None,
+        }
+    return Answer(200, {"number": number, **top, "digits": entries, "model": model.id})
 
 
-def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
-    """Answer one request to POST /cgi-bin/mnist.py. Never raises."""
+def handle(method: str, headers: Mapping[str, str], body: bytes, query: str = "") -> Answer:
+    """Answer one request to POST /cgi-bin/mnist.py (`query`: its query string). Never raises."""
     try:
         if method != "POST":
             return error("method_not_allowed", allow="POST")
@@ -159,7 +206,8 @@ def handle(method: str, headers: Mapping[str, str], body: bytes) -> Answer:
             return error("unsupported_media_type", content_type=content_type, image_types=types)
         if not body.strip():
             return error("empty_body")
-        return recognise(image_bytes(content_type, body))
+        blob, options = request_parts(content_type, body)
+        return recognise(blob, explain=wants_explain(query, options))
     except BadRequest as exc:
         return error("bad_request", reason=str(exc))
     except PreprocessError as exc:

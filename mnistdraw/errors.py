@@ -56,6 +56,12 @@ ERRORS = {
         "Nothing to recognise: {reason}. Draw a digit first.",
         "nothing drawn: an empty canvas, a dot, a filled blob, a speck, faint noise",
     ),
+    "too_many_pieces": Error(
+        422,
+        "The drawing holds more than {limit} separate things: write a number of at most "
+        "{limit} digits.",
+        "more separate things drawn than any number holds",
+    ),
     "internal": Error(
         500,
         "Something went wrong on the server. Please try again.",

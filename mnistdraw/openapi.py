@@ -4,6 +4,7 @@ made from the table of errors (mnistdraw/errors.py)."""
 from .api import IMAGE_TYPES, MAX_BODY_BYTES
 from .errors import ERRORS
 from .preprocess import MAX_PIXELS
+from .segment import MAX_PIECES
 
 _ERROR = {
     "type": "object",
@@ -36,6 +37,23 @@ def _errors():
     }
 
 
+_DIGIT = {
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "maximum": 9,
+    "description": "the digit read; null when it is not a digit",
+}
+_PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+_SCORES = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 10,
+    "maxItems": 10,
+    "description": "scores of the digits 0-9, summing to 1: if it is a digit, which one (also "
+    "when digit is null: the closest guess)",
+}
+_INPUT = {"type": "string", "description": "the 28x28 image the model saw, as a PNG data URL"}
+
 OPENAPI = {
     "openapi": "3.1.0",
     "info": {
@@ -43,12 +61,24 @@ OPENAPI = {
         "version": "1.0",
         "description": "Draw a digit; a CNN trained on MNIST reads it. Any image is size-"
         "normalised and centred the way MNIST digits were before the model sees it. "
-        f"Limits: {MAX_BODY_BYTES} bytes a body, {MAX_PIXELS} decoded pixels an image.",
+        "A drawing may hold one digit, a number (digits side by side, read left to right) "
+        "or something that is not a digit. "
+        f"Limits: {MAX_BODY_BYTES} bytes a body, {MAX_PIXELS} decoded pixels an image, "
+        f"{MAX_PIECES} things in one drawing.",
     },
     "paths": {
         "/cgi-bin/mnist.py": {
             "post": {
-                "summary": "Recognise a handwritten digit",
+                "summary": "Read a handwritten digit or number",
+                "parameters": [
+                    {
+                        "name": "explain",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                        "description": "1: each entry of `digits` also carries `explain`",
+                    }
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -66,7 +96,11 @@ OPENAPI = {
                                     "image": {
                                         "type": "string",
                                         "description": "a data URL of an image, or bare base64",
-                                    }
+                                    },
+                                    "explain": {
+                                        "type": "boolean",
+                                        "description": "as the query string's explain=1",
+                                    },
                                 },
                             }
                         },
@@ -78,8 +112,8 @@ OPENAPI = {
                 },
                 "responses": {
                     "200": {
-                        "description": "The digit (or null: not a digit), its confidence and all "
-                        "ten scores",
+                        "description": "The number read, each thing drawn with its digit (or "
+                        "null: not a digit), confidence and ten scores",
                         "content": {
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/Recognition"}
@@ -109,47 +143,73 @@ OPENAPI = {
                     "not_a_digit",
                     "scores",
                     "input",
+                    "digits",
                     "model",
                 ],
+                "description": "With one thing drawn, digit, confidence, not_a_digit, scores "
+                "and input are its entry's, as the first version of this API answered; with "
+                "several, digit, scores and input are null.",
                 "properties": {
-                    "digit": {
-                        "type": ["integer", "null"],
-                        "minimum": 0,
-                        "maximum": 9,
-                        "description": "the digit read; null when the drawing is not a digit",
-                    },
                     "number": {
                         "type": ["string", "null"],
-                        "description": "the digits read, as a string; null when not a digit",
+                        "description": "the digits read left to right, as a string; null when "
+                        "any thing drawn is not a digit",
                     },
+                    "digit": {**_DIGIT, "description": "the digit read, with one thing drawn"},
                     "confidence": {
-                        "type": "number",
-                        "minimum": 0,
-                        "maximum": 1,
-                        "description": "the probability that the answer is right: of the "
-                        "digit read, or of 'not a digit' when digit is null",
+                        **_PROBABILITY,
+                        "description": "the probability that the reading is right: of the "
+                        "digit or 'not a digit' with one thing drawn; of the whole number with "
+                        "several",
                     },
                     "not_a_digit": {
-                        "type": "number",
-                        "minimum": 0,
-                        "maximum": 1,
-                        "description": "the probability that the drawing is not a digit "
-                        "(a letter, a face, a scribble); above the model's threshold, "
-                        "digit and number are null",
+                        **_PROBABILITY,
+                        "description": "the probability that the drawing (with several "
+                        "things: any of them) is not a digit",
                     },
-                    "scores": {
+                    "scores": {**_SCORES, "type": ["array", "null"]},
+                    "input": {**_INPUT, "type": ["string", "null"]},
+                    "digits": {
                         "type": "array",
-                        "items": {"type": "number"},
-                        "minItems": 10,
-                        "maxItems": 10,
-                        "description": "scores of the digits 0-9, summing to 1: if it is a "
-                        "digit, which one (also when digit is null: the closest guess)",
-                    },
-                    "input": {
-                        "type": "string",
-                        "description": "the 28x28 image the model saw, as a PNG data URL",
+                        "minItems": 1,
+                        "maxItems": MAX_PIECES,
+                        "items": {"$ref": "#/components/schemas/Entry"},
+                        "description": "one entry per thing drawn, left to right",
                     },
                     "model": {"type": "string", "description": "model name and file hash"},
+                },
+            },
+            "Entry": {
+                "type": "object",
+                "required": ["digit", "confidence", "not_a_digit", "scores", "box", "input"],
+                "properties": {
+                    "digit": _DIGIT,
+                    "confidence": {
+                        **_PROBABILITY,
+                        "description": "the probability that this reading is right: of the "
+                        "digit, or of 'not a digit' when digit is null",
+                    },
+                    "not_a_digit": {
+                        **_PROBABILITY,
+                        "description": "the probability that this thing is not a digit (a "
+                        "letter, a face, a scribble); above the model's threshold, digit is "
+                        "null; 1 for a dot",
+                    },
+                    "scores": _SCORES,
+                    "box": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "minItems": 4,
+                        "maxItems": 4,
+                        "description": "x, y, width, height in the posted image's pixels",
+                    },
+                    "input": _INPUT,
+                    "explain": {
+                        "type": "object",
+                        "description": "with explain=1 only: occlusion saliency for the digit "
+                        "and the runner-up, and sprites of the convolution stages' feature "
+                        "maps (see README)",
+                    },
                 },
             },
         }

@@ -182,15 +182,17 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2 * np.count_nonzero(solid) / perimeter if perimeter else 0.0
 
 
-def normalise_strokes(fine: np.ndarray) -> np.ndarray:
+def is_dot(fine: np.ndarray, width: float) -> bool:
+    """A dot or a filled blob: ink no longer than a few stroke widths, measured on the ink
+    itself, not on the box with its anti-aliased fringe (with that margin a dot of 6-8 px on
+    a 280 px canvas looked long enough to be a stroke)."""
+    top, bottom, left, right = _bbox(fine > 0.5) or (0, 0, 0, 0)
+    return max(bottom - top, right - left) < 2.5 * width
+
+
+def normalise_strokes(fine: np.ndarray, width: float) -> np.ndarray:
     """Bring the stroke width of a FINE-sized digit into MNIST's range: thicken hairlines
     (they would fade to nothing at 20 px) and thin very thick strokes (they fill the holes)."""
-    width = stroke_width(fine)
-    # measured on the ink itself, not on the box with its anti-aliased fringe: with that
-    # margin a dot of 6-8 px on a 280 px canvas looked long enough to be a stroke
-    top, bottom, left, right = _bbox(fine > 0.5) or (0, 0, 0, 0)
-    if max(bottom - top, right - left) < 2.5 * width:
-        raise blank("a dot or a blob is not a digit")
     if width < THINNEST * STROKE_TARGET:
         steps = round((STROKE_TARGET - width) / 2)  # each 3x3 dilation adds 2 px of width
         fine = _pad(fine, steps)
@@ -219,31 +221,68 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     return out
 
 
-def to_mnist(image: Image.Image) -> np.ndarray:
-    """A decoded image of one digit -> float32 [28, 28] in [0, 1], ink white on black."""
+def ink_box(ink: np.ndarray, strongest: float):
+    """The box (top, bottom, left, right) of what normalises to more than 0.5: the strokes
+    without their faint fringe; None when there is none."""
+    return _bbox(core_ink(ink, strongest))
+
+
+def core_ink(ink: np.ndarray, strongest: float) -> np.ndarray:
+    return ink > strongest * (NOISE_FLOOR + 0.5 * (1 - NOISE_FLOOR))
+
+
+def measured_ink(image: Image.Image) -> tuple[np.ndarray, float]:
+    """The ink of a decoded image and its strongest level; `blank` when there is none."""
     ink = ink_map(image)
     strongest = strongest_ink(ink)
     if strongest < MIN_CONTRAST:
         raise blank("the image is empty or too faint")
-    # the box of what normalises to more than 0.5, found before normalising only the box
-    box = _bbox(ink > strongest * (NOISE_FLOOR + 0.5 * (1 - NOISE_FLOOR)))
+    return ink, strongest
+
+
+def margin_for(box) -> int:
+    """The anti-aliased fringe around strokes, by which a box of core ink is widened."""
+    top, bottom, left, right = box
+    return max(2, round(0.02 * max(bottom - top, right - left)))
+
+
+def to_mnist_box(ink: np.ndarray, strongest: float, box, dots_allowed: bool = False):
+    """The digit inside `box` of the ink map -> (float32 [28, 28] in [0, 1], is it a dot).
+    A dot raises `blank` unless dots_allowed."""
+    margin = margin_for(box)
+    top, bottom, left, right = box
+    top, left = max(top - margin, 0), max(left - margin, 0)
+    bottom, right = bottom + margin, right + margin
+    crop = normalise_ink(ink[top:bottom, left:right], strongest)
+    fine = _resize(crop, FINE)
+    width = stroke_width(fine)
+    dot = is_dot(fine, width)
+    if dot and not dots_allowed:
+        raise blank("a dot or a blob is not a digit")
+    fine = normalise_strokes(fine, width)
+    top, bottom, left, right = _bbox(fine > 0.05)
+    digit = _resize(fine[top:bottom, left:right], BOX)
+    digit = np.clip(digit / digit.max(), 0, 1)
+    return centre_by_mass(digit), dot
+
+
+def whole_box(ink: np.ndarray, strongest: float):
+    """The box of all the ink, refusing none and specks (`blank`)."""
+    box = ink_box(ink, strongest)
     if box is None:
         raise blank("no stroke found")
     top, bottom, left, right = box
     if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
         raise blank("a speck is not a digit")
-    # widen the box by the anti-aliased fringe around the strokes: it is part of the digit
-    margin = max(2, round(0.02 * max(bottom - top, right - left)))
-    top, left = max(top - margin, 0), max(left - margin, 0)
-    bottom, right = bottom + margin, right + margin
-    crop = normalise_ink(ink[top:bottom, left:right], strongest)
-    fine = normalise_strokes(_resize(crop, FINE))
-    top, bottom, left, right = _bbox(fine > 0.05)
-    digit = _resize(fine[top:bottom, left:right], BOX)
-    digit = np.clip(digit / digit.max(), 0, 1)
-    return centre_by_mass(digit)
+    return box
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """A decoded image of one digit -> float32 [28, 28] in [0, 1], ink white on black."""
+    ink, strongest = measured_ink(image)
+    return to_mnist_box(ink, strongest, whole_box(ink, strongest))[0]
 
 
 def preprocess(blob: bytes) -> np.ndarray:
-    """Image bytes (PNG, JPEG, WebP or GIF) -> float32 [28, 28] model input."""
+    """Image bytes (PNG, JPEG, WebP or GIF) -> float32 [28, 28] model input, for one digit."""
     return to_mnist(decode(blob))

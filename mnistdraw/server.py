@@ -62,7 +62,7 @@ async def recognise(request: Request) -> Response:
         except ClientDisconnect:  # gone, or cut off by uvicorn_protocol: nobody to answer
             return Response(status_code=400)
         # The work is ~1 ms of CPU: doing it on the event loop beats a thread hop.
-        answer = api.handle(request.method, request.headers, bytes(body))
+        answer = api.handle(request.method, request.headers, bytes(body), request.url.query)
     return respond(answer)
 
 

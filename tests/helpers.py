@@ -58,10 +58,10 @@ def png(
 
 
 def assert_answered(body: bytes, content_type: str, method: str = "POST"):
-    """`api.handle` answers any request: never a 5xx, always JSON; a 200 carries ten scores
-    that sum to 1, the probability that it is not a digit, and the digit with the top score
-    (or none, when it is not a digit); anything else an error with a code and a message and
-    no traceback. Returns the answer."""
+    """`api.handle` answers any request: never a 5xx, always JSON; a 200 carries, for each
+    thing drawn, ten scores that sum to 1, the probability that it is not a digit, and the
+    digit with the top score (or none, when it is not a digit), and the number they make;
+    anything else an error with a code and a message and no traceback. Returns the answer."""
     from mnistdraw import api
 
     answer = api.handle(method, {"Content-Type": content_type}, body)
@@ -69,11 +69,21 @@ def assert_answered(body: bytes, content_type: str, method: str = "POST"):
     document = json.loads(answer.body())
     assert document == answer.payload
     if answer.status == 200:
-        scores, digit = document["scores"], document["digit"]
-        assert len(scores) == 10 and abs(sum(scores) - 1) < 1e-3, scores
-        assert 0 <= document["not_a_digit"] <= 1, document
-        assert digit in (None, max(range(10), key=scores.__getitem__)), document
-        assert document["number"] == (None if digit is None else str(digit)), document
+        entries = document["digits"]
+        for entry in entries:
+            scores, digit = entry["scores"], entry["digit"]
+            assert len(scores) == 10 and abs(sum(scores) - 1) < 1e-3, scores
+            assert 0 <= entry["not_a_digit"] <= 1, entry
+            assert digit in (None, max(range(10), key=scores.__getitem__)), entry
+        digits = [entry["digit"] for entry in entries]
+        number = None if None in digits else "".join(map(str, digits))
+        assert document["number"] == number, document
+        assert 0 <= document["not_a_digit"] <= 1 and 0 <= document["confidence"] <= 1, document
+        if len(entries) == 1:  # one thing drawn: the top level is its entry, as it always was
+            for field in ("digit", "confidence", "not_a_digit", "scores", "input"):
+                assert document[field] == entries[0][field], field
+        else:
+            assert document["digit"] is document["scores"] is document["input"] is None
     else:
         assert set(document) == {"error"}, document
         error = document["error"]
@@ -87,22 +97,28 @@ def check_bytes(blob: bytes) -> None:
     """The fuzzing property for one input: `preprocess` returns MNIST-shaped pixels or refuses
     with a 4xx error; `api.handle`, sent the bytes with a content type picked by their length
     (so that a mutation changes it), answers as `assert_answered` says and, for image bytes,
-    with the status `preprocess` implies. Returns quietly, or raises (an AssertionError or the
+    with the status that segmenting it implies. Returns quietly, or raises (an AssertionError or the
     unexpected exception itself)."""
     import numpy as np
 
-    from mnistdraw import api, preprocess
+    from mnistdraw import api, preprocess, segment
 
     try:
         pixels = preprocess.preprocess(blob)
+    except preprocess.PreprocessError as exc:
+        assert 400 <= api.refusal(exc).status < 500, exc.code
+    else:
+        assert isinstance(pixels, np.ndarray), type(pixels)
+        assert pixels.dtype == np.float32 and pixels.shape == (28, 28), (pixels.dtype, pixels.shape)
+        assert np.isfinite(pixels).all() and pixels.min() >= 0 and pixels.max() <= 1
+    try:  # what the API reads: one digit or several things
+        pieces, _ = segment.segment(preprocess.decode(blob), api.recognizer().probabilities)
     except preprocess.PreprocessError as exc:
         expected = api.refusal(exc).status
         assert 400 <= expected < 500, (expected, exc.code)
     else:
         expected = 200
-        assert isinstance(pixels, np.ndarray), type(pixels)
-        assert pixels.dtype == np.float32 and pixels.shape == (28, 28), (pixels.dtype, pixels.shape)
-        assert np.isfinite(pixels).all() and pixels.min() >= 0 and pixels.max() <= 1
+        assert 1 <= len(pieces) <= segment.MAX_PIECES
     content_types = api.IMAGE_TYPES + api.SNIFFED_TYPES + ("application/json",)
     content_type = content_types[len(blob) % len(content_types)]
     answer = assert_answered(blob, content_type)
