@@ -71,10 +71,13 @@ function isAnswer(data) {
   return isPiece(data);
 }
 
-// createClient(onBusy) -> {send, cancel}. Only the answer to the latest request counts:
-// send() resolves to {answer} or {error: message}, or to null when a later send() or a
-// cancel() came first. onBusy(true/false) says whether a request is on the way.
-export function createClient(onBusy) {
+// createClient(onBusy, {explain}) -> {send, cancel}. Only the answer to the latest request
+// counts: send() resolves to {answer} or {error: message}, or to null when a later send() or a
+// cancel() came first. onBusy(true/false) says whether a request is on the way. A client made
+// with `explain` asks for the pictures of how each piece was read (?explain=1): a second,
+// slower request that the page sends only when someone wants to see them.
+export function createClient(onBusy, { explain = false } = {}) {
+  const endpoint = explain ? `${ENDPOINT}?explain=1` : ENDPOINT;
   let sequence = 0;
   let controller = null;
 
@@ -94,7 +97,7 @@ export function createClient(onBusy) {
     let response;
     let payload = null;
     try {
-      response = await fetch(ENDPOINT, {
+      response = await fetch(endpoint, {
         method: "POST",
         headers: { "Content-Type": contentType, Accept: "application/json" },
         body,

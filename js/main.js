@@ -6,10 +6,14 @@
 //   api.js      the requests to the recognition API
 //   result.js   the answer, or an error, on the page
 //   uploads.js  images chosen, dropped or pasted
+//   samples.js  the examples to try, read as uploaded images are
+//   explain.js  "How did it read this?", step by step, for the chosen piece
 
 import { BLANK_HINT, createClient } from "./api.js";
+import { createExplainView } from "./explain.js";
 import { createPad } from "./pad.js";
 import { createResultView } from "./result.js";
+import { setupSamples } from "./samples.js";
 import { setupUploads } from "./uploads.js";
 
 const LIVE_KEY = "mnistdraw.live";
@@ -19,17 +23,28 @@ const liveToggle = $("live");
 
 // Filled in below, once the pad exists: the chosen piece of a drawn number is outlined on it.
 let markPiece = () => {};
+const explainView = createExplainView($("explain"));
 const view = createResultView($("result"), {
-  onChoose: (piece, count, source) => markPiece(piece, count, source),
+  onChoose: (piece, count, source, index) => {
+    markPiece(piece, count, source);
+    if (piece) explainView.choose(index);
+    else explainView.reset();
+  },
 });
 const client = createClient(view.setBusy);
 
-// Send an image; show its answer unless something newer came meanwhile.
+// Send an image; show its answer unless something newer came meanwhile. The section "How did
+// it read this?" is told first, so that it follows the answer's first piece, and may ask for
+// the pictures with the same body.
 async function predict(body, contentType, source) {
   const outcome = await client.send(body, contentType);
   if (!outcome) return;
-  if (outcome.error) view.showError(outcome.error);
-  else view.showAnswer(outcome.answer, source);
+  if (outcome.error) {
+    view.showError(outcome.error);
+    return;
+  }
+  explainView.show(outcome.answer, { ...source, request: { body, contentType } });
+  view.showAnswer(outcome.answer, source);
 }
 
 const uploads = setupUploads({
@@ -37,8 +52,19 @@ const uploads = setupUploads({
   fileInput: $("file"),
   help: $("upload-help"),
   preview: { figure: $("upload-preview"), canvas: $("preview"), caption: $("preview-caption") },
-  onImage: (file, type) => predict(file, type, { kind: "upload" }),
+  onImage: (file, type, origin) =>
+    predict(file, type, { kind: origin === "sample" ? "sample" : "upload" }),
   onRefused: (message) => {
+    client.cancel();
+    view.showError(message);
+  },
+});
+
+setupSamples({
+  row: $("sample-row"),
+  section: $("samples"),
+  onPick: (file, sample) => uploads.read(file, "sample", `Example: ${sample.caption}`),
+  onFailed: (message) => {
     client.cancel();
     view.showError(message);
   },
@@ -116,7 +142,7 @@ liveToggle.addEventListener("change", () => {
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing) return;
   const target = event.target instanceof Element ? event.target : null;
-  const onControl = target && target.closest("button, a[href], select, textarea, input");
+  const onControl = target && target.closest("button, a[href], summary, select, textarea, input");
   const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
   if (event.key === "Enter" && plain && !event.shiftKey) {
     // Enter on a button activates that button; elsewhere (the switch included) it predicts.

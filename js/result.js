@@ -25,18 +25,23 @@ export function piecesOf(answer) {
   return [{ digit, confidence, scores, input, not_a_digit: answer.not_a_digit, box: null }];
 }
 
-// Draw a data URL onto a canvas without an <img>: `default-src 'self'` forbids data: images,
-// but decoding the bytes ourselves with createImageBitmap is not a fetch.
-// `current()` says whether the answer is still the one on show once the image is decoded.
-async function drawDataUrl(target, dataUrl, current) {
-  const ctx = target.getContext("2d");
-  ctx.clearRect(0, 0, target.width, target.height);
+// An image as a bitmap: a data URL (decoded by hand: `default-src 'self'` forbids data:
+// images, but decoding the bytes with createImageBitmap is not a fetch) or a Blob (a file).
+export async function decodeImage(image) {
+  if (image instanceof Blob) return createImageBitmap(image);
   const match =
-    typeof dataUrl === "string" && /^data:([^;,]*)(?:;[^,]*)?;base64,(.*)$/s.exec(dataUrl);
-  if (!match) return;
+    typeof image === "string" && /^data:([^;,]*)(?:;[^,]*)?;base64,(.*)$/s.exec(image);
+  if (!match) throw new TypeError("not a data URL");
+  const bytes = Uint8Array.from(atob(match[2]), (c) => c.charCodeAt(0));
+  return createImageBitmap(new Blob([bytes], { type: match[1] || "image/png" }));
+}
+
+// Draw a data URL onto a canvas, at its own size, without an <img>.
+// `current()` says whether the answer is still the one on show once the image is decoded.
+export async function drawDataUrl(target, dataUrl, current) {
+  target.getContext("2d").clearRect(0, 0, target.width, target.height);
   try {
-    const bytes = Uint8Array.from(atob(match[2]), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([bytes], { type: match[1] || "image/png" }));
+    const bitmap = await decodeImage(dataUrl);
     if (!current()) {
       bitmap.close();
       return;
@@ -51,9 +56,9 @@ async function drawDataUrl(target, dataUrl, current) {
 }
 
 // createResultView(section, {onChoose}) -> {reset, showAnswer, showError, showAlert,
-// hideAlert, setBusy}, for the #result section of index.html. onChoose(piece, count, source)
-// is told which piece's card is chosen (null when none is on show), so the drawing can show
-// where it is.
+// hideAlert, setBusy}, for the #result section of index.html. onChoose(piece, count, source,
+// index) is told which piece's card is chosen (null when none is on show), so the drawing can
+// show where it is and "How did it read this?" can follow it.
 export function createResultView(section, { onChoose = () => {} } = {}) {
   const find = (id) => section.querySelector(`#${id}`);
   const alertBox = find("alert");
@@ -155,7 +160,7 @@ export function createResultView(section, { onChoose = () => {} } = {}) {
     seenToken += 1;
     const token = seenToken;
     drawDataUrl(seenCanvas, piece.input, () => token === seenToken);
-    onChoose(piece, count, source);
+    onChoose(piece, count, source, index);
   }
 
   function makeCard(piece, index, count) {
@@ -247,7 +252,7 @@ export function createResultView(section, { onChoose = () => {} } = {}) {
     const unread = pieces.filter((piece) => piece.digit === null).length;
     setState(unread ? "notdigit" : "done");
     section.dataset.count = count > 1 ? "many" : "one";
-    const from = source.kind === "upload" ? " in the uploaded image" : "";
+    const from = { upload: " in the uploaded image", sample: " in the example" }[source.kind] || "";
     const pct = formatPercent(answer.confidence);
     labelEl.textContent = count > 1 ? "Number" : "Digit";
     showNumber(pieces, unread ? null : answer.number);

@@ -1,5 +1,6 @@
 // Reading an image instead of a drawing: chosen with the file picker, dropped anywhere on the
-// page or pasted. Checks type and size before anything is sent, and shows a small preview.
+// page, pasted, or one of the examples to try (samples.js hands them over as files). Checks
+// type and size before anything is sent, and shows a small preview.
 
 import { IMAGE_TYPES, MAX_UPLOAD_BYTES } from "./api.js";
 
@@ -24,8 +25,9 @@ async function sniffType(file) {
 }
 
 // setupUploads({chooseButton, fileInput, help, preview: {figure, canvas, caption}, onImage,
-// onRefused}) -> {hidePreview}. onImage(file, type) gets an accepted image;
-// onRefused(message) gets the reason a file was turned away.
+// onRefused}) -> {hidePreview, read}. onImage(file, type, origin) gets an accepted image;
+// onRefused(message) gets the reason a file was turned away. read(file, origin, label) reads
+// an image that came another way (origin "sample": an example to try), `label` its caption.
 export function setupUploads({ chooseButton, fileInput, help, preview, onImage, onRefused }) {
   fileInput.accept = Object.keys(IMAGE_TYPES).join(",");
   help.textContent = `or drop or paste a ${TYPE_NAMES}`;
@@ -67,7 +69,7 @@ export function setupUploads({ chooseButton, fileInput, help, preview, onImage, 
     }
   }
 
-  async function readFile(file, origin) {
+  async function readFile(file, origin, label) {
     if (!file) return;
     let type = file.type;
     if (!(type in IMAGE_TYPES)) {
@@ -87,9 +89,8 @@ export function setupUploads({ chooseButton, fileInput, help, preview, onImage, 
       onRefused(tooLarge(file.size));
       return;
     }
-    const label = origin === "paste" ? "Pasted image" : file.name;
-    showPreview(file, label);
-    onImage(file, type);
+    showPreview(file, label || (origin === "paste" ? "Pasted image" : file.name));
+    onImage(file, type, origin);
   }
 
   chooseButton.addEventListener("click", () => fileInput.click());
@@ -133,5 +134,5 @@ export function setupUploads({ chooseButton, fileInput, help, preview, onImage, 
     readFile(item.getAsFile(), "paste");
   });
 
-  return { hidePreview };
+  return { hidePreview, read: readFile };
 }

@@ -5,6 +5,7 @@ only where a test needs the server to fail or to answer as an older server did."
 
 import base64
 import io
+import json
 import math
 import os
 import re
@@ -40,6 +41,9 @@ SCREENS = {
     "phone sideways": {"viewport": {"width": 740, "height": 360}, **PHONE},
 }
 BLANK_HINT = "draw a digit on the canvas first"
+EXPLAIN = API + "?explain=1"  # what the page asks when "How did it read this?" is open
+# the examples to try (python -m mnistdraw samples), in the order the page shows them
+SAMPLES = json.loads((ROOT / "samples" / "index.json").read_text())["samples"]
 
 # Digits as strokes, in fractions of a square as high as the canvas, in its middle (the canvas
 # is wider than high): drawn the way a person draws one digit.
@@ -1153,9 +1157,12 @@ def test_keyboard(page):
     from playwright.sync_api import expect
 
     # Tab reaches every control, in order, each with a visible focus ring
+    controls = ["predict", "undo", "clear", "live", "explain-summary"]
+    controls += [f"sample-{i + 1}" for i in range(len(SAMPLES))] + ["choose"]
+    expect(page.locator("#sample-row .sample")).to_have_count(len(SAMPLES))
     page.locator("body").focus()
     reached = []
-    for _ in range(5):
+    for _ in controls:
         page.keyboard.press("Tab")
         reached.append(page.evaluate("document.activeElement.id"))
         ring_on = "+ .switch-track" if reached[-1] == "live" else ""
@@ -1168,7 +1175,7 @@ def test_keyboard(page):
             }}"""
         )
         assert ring[0] and ring[1] != "none" and ring[2] >= 2, (reached[-1], ring)
-    assert reached == ["predict", "undo", "clear", "live", "choose"]
+    assert reached == controls
 
     sent = api_requests(page)
     page.click("label.switch")  # live off: only the keyboard sends
@@ -1196,6 +1203,226 @@ def test_keyboard(page):
     page.wait_for_timeout(300)
     assert len(sent) == 1
     expect(page.locator("#alert")).to_be_hidden()
+
+
+# ---------------------------------------------------------------- how did it read this?
+
+
+def explain_requests(page):
+    """A live list of the requests the page sends to the API asking for explain."""
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith(EXPLAIN) else None)
+    return sent
+
+
+def open_explain(page):
+    """Open "How did it read this?" and wait for its pictures: the explain request it sends
+    and its answer's JSON."""
+    from playwright.sync_api import expect
+
+    with page.expect_response(lambda r: r.url.endswith(EXPLAIN)) as reply:
+        page.click("#explain summary")
+    assert reply.value.status == 200, reply.value.text()
+    expect(page.locator("#explain")).not_to_have_attribute("aria-busy", "true")
+    return reply.value.json()
+
+
+def assert_explained(page, entry, index=0, count=1):
+    """The open section shows piece `index` of `count` through every step, with the pictures
+    of `entry` (the explain answer's entry for it): each one visible, painted, named for
+    screen readers, and scaled up pixel by pixel where it is pixel art."""
+    from playwright.sync_api import expect
+
+    explain = entry["explain"]
+    steps = page.locator("#explain-steps > li")
+    expect(steps).to_have_count(6)
+    for i in range(6):
+        expect(steps.nth(i).locator("h3")).to_be_visible()
+        assert len(steps.nth(i).locator("p").first.inner_text().split()) >= 8, i
+    expect(page.locator("#explain .explain-wait:visible")).to_have_count(0)
+    where = f"piece {index + 1} of {count}" if count > 1 else "the ink that was found"
+    expect(page.locator("#explain-drawing")).to_have_attribute(
+        "aria-label", re.compile(rf"^(Your drawing|The image), with {where} in a dashed box$")
+    )
+    layers = explain["layers"]
+    names = [layer["name"] for layer in layers]
+    assert names[0] == "conv1" and len(names) >= 2, names
+    captions = page.locator("#explain .layers figcaption")
+    expect(captions).to_have_count(len(layers))
+    for caption, layer in zip(captions.all(), layers, strict=True):
+        h, w, c = layer["shape"]
+        expect(caption).to_have_text(f"{layer['name']} · {c} maps of {h}\u00a0×\u00a0{w}\u00a0px")
+    first = page.locator("#explain-first canvas")
+    h, w, c = layers[0]["shape"]
+    expect(first).to_have_attribute(
+        "aria-label", re.compile(rf"^{c} feature maps, {h} by {w} pixels each: .*first convolution")
+    )
+    heat = page.locator("#explain-heat figcaption strong")
+    expect(heat).to_have_text(
+        [re.compile(rf"^Why {explain['digit']}\b"), f"Why not {explain['runner_up']['digit']}?"]
+    )
+    expect(page.locator("#explain-scores li.top .mini-label")).to_have_text(
+        str(entry["scores"].index(max(entry["scores"])))
+    )
+    # every picture is on show and painted: the drawing, the input, the layers, the heat maps
+    canvases = page.locator("#explain-steps canvas")
+    expect(canvases).to_have_count(2 + len(layers) + 2)
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll("#explain-steps canvas")).every((c) => {
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let first = -1;
+            for (let i = 0; i < d.length; i += 4) {
+                const v = d[i] + 256 * d[i + 1] + 65536 * d[i + 2] + 16777216 * d[i + 3];
+                if (first < 0) first = v;
+                else if (v !== first) return true;
+            }
+            return false;
+        })"""
+    )
+    for canvas in canvases.all():
+        expect(canvas).to_be_visible()
+        assert canvas.get_attribute("role") == "img"
+        assert len(canvas.get_attribute("aria-label")) > 20
+        if "pixels" in canvas.get_attribute("class"):
+            assert canvas.evaluate("e => getComputedStyle(e).imageRendering") == "pixelated"
+            natural, room = canvas.evaluate("e => [e.width, e.closest('li').clientWidth]")
+            width = canvas.bounding_box()["width"]
+            assert width >= min(1.9 * natural, room - 2), "scaled up, or as wide as the step"
+            assert width > natural
+
+
+def test_explain_opens_and_shows_the_pictures(server_page):
+    """Closed by default, no explain request until it is opened; opened, one request with
+    ?explain=1 brings every step's pictures for the drawing on show; the plain answer is asked
+    for as before."""
+    from playwright.sync_api import expect
+
+    page = server_page
+    plain, explained = api_requests(page), explain_requests(page)
+    section = page.locator("#explain")
+    assert section.evaluate("e => e.tagName") == "DETAILS"
+    expect(section).not_to_have_attribute("open", "")
+    expect(page.locator("#explain-steps")).to_be_hidden()
+    draw_and_wait(page, SEVEN)
+    assert_recognised(page, 7)
+    page.wait_for_timeout(300)
+    assert len(plain) == 1 and not explained, "the plain answer only, while it is closed"
+
+    answer = open_explain(page)
+    assert len(explained) == 1 and len(plain) == 1
+    assert explained[0].post_data == plain[0].post_data, "the same drawing"
+    entry = answer["digits"][0]
+    assert entry["digit"] == 7
+    assert_explained(page, entry)
+    expect(page.locator("#explain-heat figcaption strong").first).to_have_text("Why 7?")
+
+    # closed and opened again, with the keyboard: the pictures are kept, nothing more is asked
+    page.focus("#explain summary")
+    page.keyboard.press("Enter")
+    expect(section).not_to_have_attribute("open", "")
+    page.keyboard.press("Enter")
+    expect(section).to_have_attribute("open", "")
+    page.wait_for_timeout(300)
+    assert len(explained) == 1
+    assert_explained(page, entry)
+
+    # open, a new drawing is explained as soon as it is read
+    page.click("#clear")
+    expect(page.locator("#explain-steps")).to_be_hidden()
+    with page.expect_response(lambda r: r.url.endswith(EXPLAIN)) as reply:
+        draw_and_wait(page, ZERO)
+    assert_recognised(page, 0)
+    expect(page.locator("#explain")).not_to_have_attribute("aria-busy", "true")
+    assert_explained(page, reply.value.json()["digits"][0])
+
+
+def test_explain_follows_the_chosen_card(page):
+    from playwright.sync_api import expect
+
+    write(page, "42")
+    assert_number(page, "42")
+    explained = explain_requests(page)
+    answer = open_explain(page)
+    assert [e["digit"] for e in answer["digits"]] == [4, 2]
+    assert_explained(page, answer["digits"][0], 0, 2)
+    expect(page.locator("#explain-heat figcaption strong").first).to_have_text("Why 4?")
+    page.locator("#pieces .piece").nth(1).click()
+    assert_explained(page, answer["digits"][1], 1, 2)
+    expect(page.locator("#explain-heat figcaption strong").first).to_have_text("Why 2?")
+    assert len(explained) == 1, "one request explains every piece"
+
+
+def test_explain_fits_on_a_phone(persistent_server, open_page):
+    """360 CSS px wide, upright: every step and picture fits across the screen."""
+    page = open_page(persistent_server + "/", **SCREENS["phone"])
+    draw_by_touch(page, SEVEN)
+    wait_idle(page)
+    assert_recognised(page, 7)
+    answer = open_explain(page)
+    assert_explained(page, answer["digits"][0])
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    for item in page.locator(
+        "#explain-steps canvas, #explain-steps figure, #explain-steps p:visible"
+    ).all():
+        box = item.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, item.evaluate("e => e.outerHTML")
+
+
+def test_examples_to_try(server_page):
+    """A row of the samples, each named by its honest caption; a click, a tap or the keyboard
+    reads one as an uploaded image is read, and explains it too."""
+    from playwright.sync_api import expect
+
+    page = server_page
+    buttons = page.locator("#sample-row .sample")
+    expect(buttons).to_have_count(len(SAMPLES))
+    for button, sample in zip(buttons.all(), SAMPLES, strict=True):
+        assert button.evaluate("e => e.tagName") == "BUTTON"
+        expect(button).to_have_attribute("title", sample["caption"])
+        expect(button).to_have_accessible_name(f"Example: {sample['caption']}")
+        image = button.locator("img")
+        page.wait_for_function(
+            "(i) => i.complete && i.naturalWidth > 0", arg=image.element_handle()
+        )
+    by_file = {s["file"]: i for i, s in enumerate(SAMPLES)}
+
+    def pick(file, keyboard=False):
+        button = buttons.nth(by_file[file])
+        with page.expect_response(lambda r: r.url.endswith(API)) as reply:
+            if keyboard:
+                button.focus()
+                page.keyboard.press("Enter")
+            else:
+                button.click()
+        assert reply.value.status == 200
+        assert reply.value.request.headers["content-type"] == "image/png"
+        wait_idle(page)
+        caption = SAMPLES[by_file[file]]["caption"]
+        expect(page.locator("#preview-caption")).to_have_text(re.compile(re.escape(caption)))
+        return reply.value.json()
+
+    pick("digit-7.png")
+    expect(page.locator("#digit")).to_have_text("7")
+    expect(page.locator("#announce")).to_have_text(
+        re.compile(r"^Recognised 7 in the example with \d+(\.\d)?\s% confidence$")
+    )
+    # the one it gets wrong, honestly: a 6 read as 5, and its caption says so
+    wrong = pick("wrong-6-1014.png", keyboard=True)
+    assert wrong["digit"] == 5
+    expect(page.locator("#digit")).to_have_text("5")
+    assert "it is a 6" in SAMPLES[by_file["wrong-6-1014.png"]]["caption"]
+    pick("number-2026.png")
+    expect(page.locator("#digit")).to_have_text("2026")
+    expect(page.locator("#pieces .piece")).to_have_count(4)
+    pick("letter-A.png")
+    expect(page.locator("#result")).to_have_attribute("data-state", "notdigit")
+    expect(page.locator("#confidence")).to_have_text("That doesn\u2019t look like a digit")
+
+    # the section explains an example as it explains a drawing
+    pick("hard-9-9620.png")
+    answer = open_explain(page)
+    assert_explained(page, answer["digits"][0])
+    expect(page.locator("#explain-drawing")).to_have_attribute("data-kind", "sample")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
