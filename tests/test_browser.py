@@ -1427,9 +1427,10 @@ def test_examples_to_try(server_page):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshot(persistent_server, open_page, scheme, tmp_path):
-    """A recognised digit, then the number 2026, in both colour schemes, on a page of full
-    size. With MNISTDRAW_SCREENSHOT set to a path (`make screenshot`), the light ones are
-    written there and as number.png beside it, README's pictures; otherwise nothing outside a
+    """A recognised digit, then the number 2026, then a drawn 7 and a drawn 4 with "How did it
+    read this?" open, in both colour schemes, on a page of full size. With MNISTDRAW_SCREENSHOT
+    set to a path (`make screenshot`), the light ones are written there and as number.png,
+    explain-7.png and explain-4.png beside it, README's pictures; otherwise nothing outside a
     temporary folder is written."""
     page = open_page(
         persistent_server + "/",
@@ -1460,3 +1461,19 @@ def test_screenshot(persistent_server, open_page, scheme, tmp_path):
     page.screenshot(path=target, full_page=True)
     with Image.open(target) as shot:
         assert shot.width == 1100
+
+    for digit, strokes in [(7, SEVEN), (4, TWO_STROKES[4])]:
+        page.click("#clear")
+        for stroke in strokes:
+            draw_and_wait(page, [stroke])
+        page.wait_for_timeout(500)  # let the bars finish their transition
+        assert_recognised(page, digit)
+        answer = open_explain(page)
+        assert_explained(page, answer["digits"][0])
+        page.wait_for_timeout(500)
+        page.mouse.move(0, 0)
+        target = target.with_name(f"explain-{digit}.png")
+        page.screenshot(path=target, full_page=True)
+        with Image.open(target) as shot:
+            assert shot.width == 1100
+        page.click("#explain summary")  # closed: the next drawing is explained when opened
