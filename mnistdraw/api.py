@@ -6,6 +6,7 @@ import binascii
 import io
 import json
 import logging
+import math
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -140,16 +141,17 @@ def to_png_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def _entry(piece: Piece, scores: np.ndarray, not_a_digit: float, threshold: float, scale: float):
+def _entry(piece: Piece, threshold: float, scale: float) -> dict:
     """One thing drawn: its digit, or null when it is not a digit (a dot never is one)."""
-    scores, not_a_digit = scores.astype(float), 1.0 if piece.dot else float(not_a_digit)
-    digit = None if not_a_digit > threshold else int(scores.argmax())
+    scores = piece.scores.astype(float)
+    digit = None if piece.not_a_digit > threshold else int(scores.argmax())
     return {
         "digit": digit,
         "confidence": round(
-            float(not_a_digit if digit is None else scores[digit] * (1 - not_a_digit)), 4
+            piece.not_a_digit if digit is None else float(scores[digit]) * (1 - piece.not_a_digit),
+            4,
         ),
-        "not_a_digit": round(not_a_digit, 4),
+        "not_a_digit": round(piece.not_a_digit, 4),
         "scores": [round(float(s), 6) for s in scores],
         "box": [round(v * scale) for v in piece.box],
         "input": to_png_data_url(piece.pixels),
@@ -164,17 +166,13 @@ def recognise(blob: bytes, explain: bool = False) -> Answer:
     top level repeats its entry, as the first version of this API answered. With `explain`,
     each entry also carries the pictures of mnistdraw.explain."""
     model = recognizer()
-    pieces, scale = segment(decode(blob), model.probabilities)
-    scores, not_a_digit = model.read(np.stack([p.pixels for p in pieces]))
-    entries = [
-        _entry(piece, s, n, model.threshold, scale)
-        for piece, s, n in zip(pieces, scores, not_a_digit, strict=True)
-    ]
+    pieces, scale = segment(decode(blob), model.read)
+    entries = [_entry(piece, model.threshold, scale) for piece in pieces]
     if explain:
         from . import explain as explaining  # only when asked: the CGI mode starts per request
 
-        for entry, piece, piece_scores in zip(entries, pieces, scores, strict=True):
-            entry["explain"] = explaining.explain(model, piece.pixels, piece_scores)
+        for entry, piece in zip(entries, pieces, strict=True):
+            entry["explain"] = explaining.explain(model, piece.pixels, piece.scores)
     digits = [e["digit"] for e in entries]
     number = None if None in digits else "".join(map(str, digits))
     if len(entries) == 1:
@@ -183,9 +181,9 @@ def recognise(blob: bytes, explain: bool = False) -> Answer:
     else:
         top = {
             "digit": None,
-            "confidence": round(float(np.prod([e["confidence"] for e in entries])), 4),
+            "confidence": round(math.prod(e["confidence"] for e in entries), 4),
             # the probability that some piece is not a digit
-            "not_a_digit": round(1 - float(np.prod([1 - e["not_a_digit"] for e in entries])), 4),
+            "not_a_digit": round(1 - math.prod(1 - e["not_a_digit"] for e in entries), 4),
             "scores": None,
             "input": None,
         }

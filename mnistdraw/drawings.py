@@ -97,3 +97,46 @@ def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
 def data_url(image: Image.Image) -> bytes:
     """The body the page posts: the canvas as a PNG data URL."""
     return b"data:image/png;base64," + base64.b64encode(encode(image))
+
+
+def drawn_ink(digit: np.ndarray, height: float, brush: float) -> np.ndarray:
+    """The ink coverage (uint8) of an MNIST digit drawn `height` px tall with a `brush` px
+    pen, cropped to the ink: a piece to put in a row (draw_row)."""
+    side = round(height + brush) + 4
+    alpha = np.asarray(draw(digit, Style(side, height / side, brush, transparent=True)))[..., 3]
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def touching_gap(left: np.ndarray, right: np.ndarray, drop: int) -> int:
+    """The gap (px, <= 0) at which `right`, lowered by `drop` px against `left`'s top, first
+    touches `left`'s ink when slid towards it: strokes that just touch."""
+    for overlap in range(1, min(left.shape[1], right.shape[1])):
+        a = left[:, -overlap:] > 127
+        b = right[:, :overlap] > 127
+        top = max(0, drop)
+        bottom = min(a.shape[0], drop + b.shape[0])
+        if bottom > top and (a[top:bottom] & b[top - drop : bottom - drop]).any():
+            return -overlap + 1
+    return -min(left.shape[1], right.shape[1]) + 1
+
+
+def draw_row(
+    inks: list[np.ndarray], gaps: list[int], drops: list[int], transparent: bool, margin: int = 30
+) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """Ink pieces side by side as one canvas drawing: gaps[i] px between piece i and i + 1
+    (negative: overlapping), piece i lowered by drops[i] px (a wavy baseline). Returns the
+    image and each piece's box (x, y, w, h) in it."""
+    lefts = [margin]
+    for ink, gap in zip(inks, gaps, strict=False):
+        lefts.append(lefts[-1] + ink.shape[1] + gap)
+    tops = [margin + drop - min(drops) for drop in drops]
+    width = max(x + ink.shape[1] for x, ink in zip(lefts, inks, strict=True)) + margin
+    height = max(y + ink.shape[0] for y, ink in zip(tops, inks, strict=True)) + margin
+    coverage = np.zeros((height, width), np.uint8)
+    boxes = []
+    for ink, x, y in zip(inks, lefts, tops, strict=True):
+        window = coverage[y : y + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(window, ink, out=window)
+        boxes.append((x, y, ink.shape[1], ink.shape[0]))
+    return as_canvas(Image.fromarray(coverage), transparent), boxes

@@ -36,8 +36,10 @@ MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pi
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-WIDE = 1.05  # a group wider than this x its height may be touching digits: cut candidates
+WIDE = 1.3  # a group wider than this x its height may be digits that touch: cut candidates
 JOIN = 2.5  # a cut crosses at most this many stroke widths of ink
+SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours...
+CLOSE = 0.1  # ...unless the gap to one is under this share of the line height
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
 NOT_DIGITS_SPLIT = np.log(0.1)  # a split that leaves a piece that is not a digit: unlikely
@@ -46,13 +48,38 @@ CLEAR_SPLIT = np.log(4)  # log prior odds of two things, for pieces apart and bo
 UNSURE_SPLIT = np.log(0.25)  # and for pieces that touch or overlap, or are small
 
 
-@dataclass(frozen=True)
+@dataclass
 class Piece:
-    """One thing drawn: its box (x, y, w, h) in the ink map's pixels and the model input."""
+    """One thing drawn: its box (x, y, w, h) in the ink map's pixels, the model input, and
+    how the model reads it (filled in by `read_all`)."""
 
     box: tuple[int, int, int, int]
     pixels: np.ndarray  # float32 [28, 28]
     dot: bool  # a dot or a blob: never a digit
+    scores: np.ndarray | None = None  # the ten digit scores, summing to 1
+    not_a_digit: float = 0.0  # the probability that it is not a digit; 1 for a dot
+
+    def fit(self) -> float:
+        """How well it reads: the log-probability of its best reading, a digit or not."""
+        best_digit = self.scores.max() * (1 - self.not_a_digit)
+        return float(np.log(max(best_digit, self.not_a_digit, 1e-9)))
+
+    def sure(self, line_height: int) -> bool:
+        """A digit of its own beyond doubt: no reason to try it with its neighbours."""
+        return (
+            self.not_a_digit < 0.5
+            and self.scores.max() * (1 - self.not_a_digit) >= SURE
+            and self.box[3] >= TALL * line_height
+        )
+
+
+def read_all(pieces: list[Piece], read) -> None:
+    """Read the pieces with the model, in one batch."""
+    if not pieces:
+        return
+    scores, not_a_digit = read(np.stack([p.pixels for p in pieces]))
+    for piece, s, n in zip(pieces, scores, not_a_digit, strict=True):
+        piece.scores, piece.not_a_digit = s, 1.0 if piece.dot else float(n)
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,7 @@ class Atom:
     right: int
     top: int
     bottom: int
+    cut: bool = False  # a slice of a group cut at a thin column: a guess, to be weighed
 
 
 def components(core: np.ndarray, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
@@ -127,7 +155,7 @@ def cut_candidates(group: Atom, labels: np.ndarray) -> list[Atom]:
             break
     edges = [0, *sorted(cuts), width]
     return [
-        Atom(group.labels, group.left + a, group.left + b, group.top, group.bottom)
+        Atom(group.labels, group.left + a, group.left + b, group.top, group.bottom, cut=True)
         for a, b in zip(edges, edges[1:], strict=False)
     ]
 
@@ -151,7 +179,7 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-def read_pieces(ink, strongest, labels, atoms: list[Atom]) -> Piece:
+def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
     """The model input of the ink of `atoms`, other ink masked out."""
     mask = piece_mask(atoms, labels)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -165,60 +193,96 @@ def read_pieces(ink, strongest, labels, atoms: list[Atom]) -> Piece:
 
 
 def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
-    """The things drawn in a decoded image, left to right, and the scale of the ink map
-    (image pixels per ink-map pixel). `read(pixels [N, 28, 28]) -> probabilities [N, 11]`
-    is the model, used to choose between splits. Raises PreprocessError: `blank` when
-    nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
+    """The things drawn in a decoded image, left to right, read by the model, and the scale
+    of the ink map (image pixels per ink-map pixel). `read` is Recognizer.read. Raises
+    PreprocessError: `blank` when nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
     ink, strongest = measured_ink(image)
     scale = max(image.size) / max(ink.shape)
     box = whole_box(ink, strongest)
     labels, atoms = components(core_ink(ink, strongest), MIN_EXTENT * max(ink.shape))
     grouped = groups(atoms) if atoms else []
     if len(grouped) <= 1 and not (grouped and _wide(grouped[0])):
-        return [_whole(ink, strongest, box)], scale
+        return _whole(ink, strongest, box, read), scale
     line_height = max(a.bottom - a.top for a in atoms)
     atoms = [part for group in grouped for part in cut_candidates(group, labels)]
     separated = runs(atoms, line_height)
     if len(separated) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
-    # every run of atoms that could be one digit: (run, first, last + 1)
-    spans = [
-        (r, i, j)
+
+    def pieces(spans):
+        found = {
+            span: read_piece(ink, strongest, labels, separated[span[0]][span[1] : span[2]])
+            for span in spans
+        }
+        read_all(list(found.values()), read)
+        return found
+
+    # First each atom alone (r, i, i + 1); then, where an atom is not surely a digit of its
+    # own or sits close to its neighbour, the runs of atoms around it that could be one digit.
+    candidates = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
+    unsure = {
+        (r, i)
+        for (r, i, _), piece in candidates.items()
+        if separated[r][i].cut or not piece.sure(line_height)
+    }
+    close = {
+        (r, i)
         for r, run in enumerate(separated)
-        for i in range(len(run))
-        for j in range(i + 1, len(run) + 1)
-        if j == i + 1 or max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
+        for i in range(1, len(run))
+        if run[i].left - run[i - 1].right < CLOSE * line_height
+    }  # (r, i): atom i is close to atom i - 1
+    candidates |= pieces(
+        [
+            (r, i, j)
+            for r, run in enumerate(separated)
+            for i in range(len(run))
+            for j in range(i + 2, len(run) + 1)
+            if max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
+            and any((r, m) in unsure for m in range(i, j))
+            or j == i + 2
+            and (r, i + 1) in close
+        ]
+    )
+    chosen = [
+        piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
     ]
-    candidates = [read_pieces(ink, strongest, labels, separated[r][i:j]) for r, i, j in spans]
-    probabilities = read(np.stack([c.pixels for c in candidates]))
-    # how well a piece reads: the probability of its best reading, a digit or "not a digit"
-    fit = np.log(np.maximum(probabilities.max(axis=1), 1e-9))
-    digit_like = (probabilities[:, 10] < 0.5) & ~np.array([c.dot for c in candidates])
-    chosen: list[Piece] = []
-    for r, run in enumerate(separated):
-        options = [(i, j, k) for k, (rr, i, j) in enumerate(spans) if rr == r]
-        # best[(j, k)]: the best reading of the run's first j atoms, ending with candidate k
-        best = {(j, k): (fit[k], [k]) for i, j, k in options if i == 0}
-        for i, j, k in sorted(options):
-            if i == 0:
-                continue
-            best[(j, k)] = max(
-                (
-                    score
-                    + split_prior(candidates[last], candidates[k], line_height)
-                    + (0 if digit_like[last] and digit_like[k] else NOT_DIGITS_SPLIT)
-                    + fit[k],
-                    path + [k],
-                )
-                for (end, last), (score, path) in best.items()
-                if end == i
-            )
-        chosen += [candidates[k] for k in max(v for (j, _), v in best.items() if j == len(run))[1]]
     if len(chosen) == 1:
-        return [_whole(ink, strongest, box)], scale
+        return _whole(ink, strongest, box, read), scale
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
     return chosen, scale
+
+
+def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
+    """The pieces that read best, together, for the atoms of one run: dynamic programming
+    over the candidates (run, first atom, last atom + 1) that were read. A path's score is
+    the sum of its pieces' fits and of the priors of its splits."""
+    options = sorted(
+        ((i, j, piece) for (r, i, j), piece in candidates.items() if r == run),
+        key=lambda option: option[:2],
+    )
+    paths = []  # (atoms covered, score, pieces), in the order of their first atom
+    for i, j, piece in options:
+        if i == 0:
+            paths.append((j, piece.fit(), [piece]))
+            continue
+        before = [
+            (score + boundary(path[-1], piece, line_height), path)
+            for end, score, path in paths
+            if end == i
+        ]
+        score, path = max(before, key=lambda b: b[0])
+        paths.append((j, score + piece.fit(), path + [piece]))
+    atoms = max(end for end, _, _ in paths)
+    return max((p for p in paths if p[0] == atoms), key=lambda p: p[1])[2]
+
+
+def boundary(left: Piece, right: Piece, line_height: int) -> float:
+    """The log prior of a split between two neighbouring pieces: from their geometry, and
+    unlikely where it leaves a piece that is not a digit (touching things split only to
+    make digits)."""
+    digits = left.not_a_digit < 0.5 and right.not_a_digit < 0.5
+    return split_prior(left, right, line_height) + (0 if digits else NOT_DIGITS_SPLIT)
 
 
 def split_prior(left: Piece, right: Piece, line_height: int) -> float:
@@ -238,8 +302,10 @@ def _wide(group: Atom) -> bool:
     return group.right - group.left > WIDE * (group.bottom - group.top)
 
 
-def _whole(ink, strongest, box) -> Piece:
+def _whole(ink, strongest, box, read) -> list[Piece]:
     """All the ink as one digit, exactly as a single digit has always been read."""
     pixels, _ = to_mnist_box(ink, strongest, box)
     top, bottom, left, right = (int(v) for v in box)
-    return Piece((left, top, right - left, bottom - top), pixels, False)
+    piece = Piece((left, top, right - left, bottom - top), pixels, False)
+    read_all([piece], read)
+    return [piece]

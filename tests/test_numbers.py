@@ -1,0 +1,192 @@
+"""Numbers: rows of digits that the tests draw themselves (MNIST test digits re-drawn as canvas
+strokes, side by side), read through the API with the shipped model, over HTTP in both server
+modes and by the command line tool; single digits drawn in several strokes stay single."""
+
+import io
+import json
+import subprocess
+import sys
+import time
+from functools import cache
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from bench.canvases import mnist_test_set
+from bench.servers import request
+from mnistdraw import ROOT, api, drawings, segment
+from tests.helpers import assert_answered
+
+HEIGHT, BRUSH = 110, 14
+
+
+@cache
+def sure_digit(label: int) -> int:
+    """The first MNIST test digit of `label` that, drawn alone, is read right and surely:
+    a number made of such digits tests the reading of numbers, not of hard digits."""
+    images, labels = mnist_test_set()
+    for i in (labels == label).nonzero()[0]:
+        ink = drawings.drawn_ink(images[i], HEIGHT, BRUSH)
+        image, _ = drawings.draw_row([ink], [], [0], transparent=True)
+        answer = api.handle("POST", {}, drawings.data_url(image)).payload
+        if answer["digit"] == label and answer["confidence"] > 0.99:
+            return int(i)
+    raise AssertionError(f"no test digit {label} is read surely")
+
+
+def number_image(text: str, gap: float = 0.35, drops=None, transparent=True):
+    """`text` written with sure test digits, `gap` of a digit's width apart."""
+    images = mnist_test_set()[0]
+    inks = [drawings.drawn_ink(images[sure_digit(int(c))], HEIGHT, BRUSH) for c in text]
+    width = sum(ink.shape[1] for ink in inks) / len(inks)
+    gaps = [round(gap * width)] * (len(inks) - 1)
+    return drawings.draw_row(inks, gaps, drops or [0] * len(inks), transparent)
+
+
+def number_png(text: str, **options) -> bytes:
+    return drawings.encode(number_image(text, **options)[0])
+
+
+def read(body: bytes, content_type: str = "image/png") -> dict:
+    answer = assert_answered(body, content_type)
+    assert answer.status == 200, answer.payload
+    return answer.payload
+
+
+@pytest.mark.parametrize("text", ["2026", "42", "7", "381945", "90"])
+def test_numbers_are_read_left_to_right(text):
+    image, boxes = number_image(text)
+    answer = read(drawings.encode(image))
+    assert answer["number"] == text, [e["digit"] for e in answer["digits"]]
+    assert len(answer["digits"]) == len(text)
+    for entry, (x, y, w, h) in zip(answer["digits"], boxes, strict=True):
+        bx, by, bw, bh = entry["box"]  # the piece's box, in the posted image's pixels
+        assert abs(bx - x) <= 4 and abs(bx + bw - x - w) <= 4, (entry["box"], (x, y, w, h))
+        assert abs(by - y) <= 4 and abs(by + bh - y - h) <= 4, (entry["box"], (x, y, w, h))
+    if len(text) > 1:
+        assert answer["digit"] is None and answer["scores"] is None and answer["input"] is None
+        product = 1.0
+        for entry in answer["digits"]:
+            product *= entry["confidence"]
+        assert answer["confidence"] == pytest.approx(product, abs=1e-3)
+
+
+def test_numbers_on_white_with_a_wavy_baseline_and_a_narrow_gap():
+    drops = [0, 12, -8, 6]
+    assert read(number_png("2026", gap=0.08, drops=drops, transparent=False))["number"] == "2026"
+
+
+def test_a_single_digit_answers_exactly_as_one_digit_always_did():
+    """The top level is the digit's entry, and its input is what single-digit
+    preprocessing makes of the whole drawing."""
+    from mnistdraw.preprocess import preprocess
+
+    png = number_png("7")
+    answer = read(png)
+    assert answer["number"] == "7" and answer["digit"] == 7
+    assert answer["input"] == answer["digits"][0]["input"] == api.to_png_data_url(preprocess(png))
+
+
+def strokes_png(strokes, width=14, side=280) -> bytes:
+    """Polylines drawn with round ends on a transparent canvas, as the page draws them."""
+    ink = Image.new("L", (side, side), 0)
+    pen = ImageDraw.Draw(ink)
+    for line in strokes:
+        pen.line(line, fill=255, width=width, joint="curve")
+        for x, y in (line[0], line[-1]):
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    return drawings.encode(drawings.as_canvas(ink, transparent=True))
+
+
+SEVERAL_STROKES = {
+    # the hat of a 5 drawn apart from its body
+    5: [
+        [(110, 60), (108, 135)],
+        [(108, 135), (150, 120), (180, 150), (178, 200), (140, 225), (105, 210)],
+        [(122, 55), (190, 55)],
+    ],
+    # the bar of a 7 apart from its stem, and a European bar across it
+    7: [[(90, 60), (190, 60)], [(198, 70), (130, 230)], [(125, 150), (195, 150)]],
+    # a 4 drawn as ⌐ and |, the | not touching
+    4: [[(120, 50), (95, 160), (200, 160)], [(165, 95), (165, 235)]],
+    # a 1 drawn as a dotted stroke
+    1: [[(140, 40 + 22 * k), (140, 52 + 22 * k)] for k in range(9)],
+}
+
+
+@pytest.mark.parametrize("digit", SEVERAL_STROKES)
+def test_a_digit_drawn_in_strokes_that_do_not_touch_stays_one(digit):
+    answer = read(strokes_png(SEVERAL_STROKES[digit], width=12))
+    assert len(answer["digits"]) == 1, [(e["digit"], e["box"]) for e in answer["digits"]]
+    assert answer["digit"] == digit, answer["scores"]
+
+
+def test_a_dot_beside_digits_is_never_a_digit():
+    """A dot between two digits (a stray touch, a decimal point) is marked "not a digit" or
+    taken as part of a neighbour; it never becomes a digit of its own."""
+    image, boxes = number_image("31")
+    dot = Image.new("L", image.size, 0)
+    x, y, w, h = boxes[0]
+    middle = x + w + (boxes[1][0] - x - w) // 2
+    ImageDraw.Draw(dot).ellipse((middle - 7, y + h - 14, middle + 7, y + h), fill=255)
+    alpha = Image.fromarray(np.maximum(np.asarray(image)[..., 3], dot))
+    answer = read(drawings.encode(drawings.as_canvas(alpha, transparent=True)))
+    pieces = [(e["digit"], e["box"]) for e in answer["digits"]]
+    assert answer["number"] in ("31", None), pieces
+    for digit, (bx, _, bw, _) in pieces:
+        if bx >= middle - 8 and bx + bw <= middle + 8:  # the dot alone
+            assert digit is None, pieces
+
+
+def test_more_things_than_a_number_holds_is_a_clear_error_and_fast():
+    strokes = [[(12 + 9 * k, 100), (12 + 9 * k, 160)] for k in range(30)]
+    png = strokes_png(strokes, width=4)
+    started = time.perf_counter()
+    answer = api.handle("POST", {"Content-Type": "image/png"}, png)
+    assert time.perf_counter() - started < 2
+    assert answer.status == 422, answer.payload
+    assert answer.payload["error"]["code"] == "too_many_pieces"
+    assert str(segment.MAX_PIECES) in answer.payload["error"]["message"]
+
+
+def test_numbers_over_http_in_both_modes(server):
+    png = number_png("2026")
+    for body, content_type in (
+        (drawings.data_url(Image.open(io.BytesIO(png))), "text/plain"),
+        (png, "image/png"),
+    ):
+        reply = request(server, body=body, content_type=content_type)
+        assert reply.status == 200, reply.body[:300]
+        answer = reply.json()
+        assert answer["number"] == "2026"
+        assert [e["digit"] for e in answer["digits"]] == [2, 0, 2, 6]
+
+
+def test_explain_for_each_piece_of_a_number_over_http(server):
+    reply = request(server, "/cgi-bin/mnist.py?explain=1", number_png("42"), "image/png")
+    assert reply.status == 200, reply.body[:300]
+    entries = reply.json()["digits"]
+    assert [e["digit"] for e in entries] == [4, 2]
+    for entry in entries:
+        assert entry["explain"]["digit"] == entry["digit"]
+        assert entry["explain"]["saliency"].startswith("data:image/png;base64,")
+    plain = request(server, body=number_png("42"), content_type="image/png").json()
+    assert all("explain" not in e for e in plain["digits"])
+
+
+def test_the_command_line_tool_reads_numbers(tmp_path):
+    files = {}
+    for text in ("2026", "42", "7"):
+        files[text] = tmp_path / f"{text}.png"
+        files[text].write_bytes(number_png(text))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, files.values())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["number"] for a in answers] == ["2026", "42", "7"]
+    assert [a["file"] for a in answers] == [str(p) for p in files.values()]
