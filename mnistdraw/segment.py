@@ -279,10 +279,14 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
 
 def boundary(left: Piece, right: Piece, line_height: int) -> float:
     """The log prior of a split between two neighbouring pieces: from their geometry, and
-    unlikely where it leaves a piece that is not a digit (touching things split only to
-    make digits)."""
+    unlikely where touching or overlapping pieces would leave one that is not a digit (they
+    are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits is
+    a piece of its own."""
+    touching = right.box[0] <= left.box[0] + left.box[2]
     digits = left.not_a_digit < 0.5 and right.not_a_digit < 0.5
-    return split_prior(left, right, line_height) + (0 if digits else NOT_DIGITS_SPLIT)
+    return split_prior(left, right, line_height) + (
+        NOT_DIGITS_SPLIT if touching and not digits else 0
+    )
 
 
 def split_prior(left: Piece, right: Piece, line_height: int) -> float:
