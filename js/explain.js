@@ -105,9 +105,10 @@ export function createExplainView(root) {
     if (root.open) ask();
   }
 
-  // Ask the server for the pictures of the answer on show, once.
+  // Ask the server for the pictures of the answer on show, once (again after a failure).
   async function ask() {
-    if (!answer || asked || !source || !source.request) return;
+    if (!answer || !source || !source.request) return;
+    if (asked && !(explained && explained.error)) return;
     asked = true;
     const mine = answer;
     const outcome = await explainer.send(source.request.body, source.request.contentType);
@@ -140,7 +141,9 @@ export function createExplainView(root) {
     // The pictures of the network's inside, when they have come.
     let explain = null;
     let waiting = "Working it out\u2026";
-    if (explained && explained.error) waiting = `No pictures this time: ${explained.error}`;
+    if (explained && explained.error) {
+      waiting = `No pictures this time: ${explained.error} Close and open this section to try again.`;
+    }
     else if (explained) {
       const entries = piecesOf(explained.answer);
       explain = entries.length === count ? entries[index].explain : null;

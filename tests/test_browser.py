@@ -1352,6 +1352,29 @@ def test_explain_follows_the_chosen_card(page):
     assert len(explained) == 1, "one request explains every piece"
 
 
+def test_explain_from_a_server_without_pictures(page):
+    """An answer to ?explain=1 without `explain` (an older server): the steps that need no
+    pictures are shown, the others say why they are empty; the plain answer is untouched."""
+    from playwright.sync_api import expect
+
+    scores = [0.0] * 10
+    scores[7] = 1.0
+    old = {"digit": 7, "number": "7", "confidence": 0.99, "scores": scores, "input": None}
+    page.route(
+        "**/cgi-bin/mnist.py?explain=1",
+        lambda route: route.fulfill(json={**old, "digits": [{**old, "box": [0, 0, 9, 9]}]}),
+    )
+    draw_and_wait(page, SEVEN)
+    open_explain(page)
+    assert_recognised(page, 7)
+    waits = page.locator("#explain .explain-wait:visible")
+    expect(waits).to_have_count(3)
+    expect(waits.first).to_have_text(re.compile("does not send the pictures"))
+    expect(page.locator("#explain-drawing")).to_be_visible()
+    expect(page.locator("#explain-scores li.top .mini-label")).to_have_text("7")
+    expect(page.locator("#explain-heat canvas")).to_have_count(0)
+
+
 def test_explain_fits_on_a_phone(persistent_server, open_page):
     """360 CSS px wide, upright: every step and picture fits across the screen."""
     page = open_page(persistent_server + "/", **SCREENS["phone"])
