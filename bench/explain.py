@@ -6,8 +6,7 @@ Real MNIST test digits drawn on the page's 280 px canvas and encoded by chromium
 sends them (bench/canvases.py). Each round answers one data URL twice, in turn:
 
 - plain: `mnistdraw.api.handle`, the function that both servers call;
-- explain: the same steps (body -> image bytes -> 28x28 input -> model -> the input's PNG),
-  then `mnistdraw.explain.explain` for the answer's digit, and the answer as JSON.
+- explain: the same call with the query string explain=1.
 
 Interleaved, so both see the same machine. Prints p50 and p99 of each, their ratio, and the
 size of the explain object and of the whole explain answer. Targets (issue 13): explain p50
@@ -22,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from mnistdraw import api, explain, preprocess
+from mnistdraw import api, explain
 
 from . import servers
 from .canvases import page_bodies
@@ -32,26 +31,9 @@ from .stats import percentile
 TARGETS = {"explain p50 / plain p50": 20.0, "explain object p50 (KB)": 120.0}
 
 
-def explain_answer(body: bytes) -> bytes:
-    """The plain answer's steps, then the explanation; the answer as the API would send it."""
-    model = api.recognizer()
-    pixels = preprocess.preprocess(api.image_bytes("text/plain", body))
-    scores, not_a_digit = model.read(pixels[None])
-    scores, not_a_digit = scores[0], float(not_a_digit[0])
-    digit = None if not_a_digit > model.threshold else int(scores.argmax())
-    answer = {
-        "digit": digit,
-        "number": None if digit is None else str(digit),
-        "confidence": round(
-            not_a_digit if digit is None else float(scores[digit]) * (1 - not_a_digit), 4
-        ),
-        "not_a_digit": round(not_a_digit, 4),
-        "scores": [round(float(s), 6) for s in scores],
-        "input": api.to_png_data_url(pixels),
-        "model": model.id,
-        "explain": explain.explain(model, pixels, scores),
-    }
-    return json.dumps(answer, separators=(",", ":")).encode()
+def explain_answer(body: bytes) -> api.Answer:
+    """The answer with explain=1, as both servers give it."""
+    return api.handle("POST", {"Content-Type": servers.PAGE_CONTENT_TYPE}, body, "explain=1")
 
 
 def run(requests: int, digits: int) -> dict:
@@ -70,10 +52,12 @@ def run(requests: int, digits: int) -> dict:
         started = time.perf_counter()
         full = explain_answer(body)
         explained.append(time.perf_counter() - started)
+        assert full.status == 200
         if i < len(kept):
             plain_bytes.append(len(answer.body()))
-            answer_bytes.append(len(full))
-            object_bytes.append(len(json.dumps(json.loads(full)["explain"], separators=(",", ":"))))
+            answer_bytes.append(len(full.body()))
+            entry = full.payload["digits"][0]
+            object_bytes.append(len(json.dumps(entry["explain"], separators=(",", ":"))))
     return {
         "requests": requests,
         "digits": len(kept),

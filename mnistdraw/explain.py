@@ -378,46 +378,50 @@ def _on_white(blob: bytes) -> Image.Image:
 
 def slides(image_path: Path, out_dir: Path, model_path: Path | None = None) -> int:
     """Write the pictures of `explain` for one image as PNG files in out_dir, numbered in the
-    order that the drawing goes through them; print what it wrote and the answer."""
-    from .preprocess import PreprocessError, preprocess
+    order that the drawing goes through them, for each thing drawn (a number has several);
+    print what it wrote and the answer."""
+    from .preprocess import PreprocessError, decode
     from .recognizer import DEFAULT_MODEL_PATH, Recognizer
+    from .segment import segment
 
     blob = Path(image_path).read_bytes()
+    model = Recognizer(model_path or DEFAULT_MODEL_PATH)
     try:
-        pixels = preprocess(blob)
+        pieces, _ = segment(decode(blob), model.read)
     except PreprocessError as exc:
         print(f"{image_path}: nothing to explain ({exc.code}: {exc.fields})")
         return 1
-    model = Recognizer(model_path or DEFAULT_MODEL_PATH)
-    scores, not_a_digit = model.read(pixels[None])
-    scores, not_a_digit = scores[0], float(not_a_digit[0])
-    shown = pictures(model, pixels, scores)
-    digit, second = shown["digit"], shown["runner_up"]["digit"]
     stem = Path(image_path).stem
-    files = {
-        f"{stem}-1-drawing.png": _on_white(blob),
-        f"{stem}-2-input-28x28.png": _upscaled(
-            Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L"), 280
-        ),
-    }
-    for k, (layer, image) in enumerate(shown["layers"], 3):
-        h, w, c = layer.shape
-        files[f"{stem}-{k}-{layer.name}-{c}x{h}x{w}.png"] = _upscaled(image)
-    k = 3 + len(shown["layers"])
-    files[f"{stem}-{k}-why-{digit}.png"] = _upscaled(shown["saliency"], 280)
-    files[f"{stem}-{k + 1}-why-not-{second}.png"] = _upscaled(shown["runner_up"]["saliency"], 280)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    files = {f"{stem}-1-drawing.png": _on_white(blob)}
+    for n, piece in enumerate(pieces, 1):
+        name = stem if len(pieces) == 1 else f"{stem}-piece{n}"
+        shown = pictures(model, piece.pixels, piece.scores)
+        digit, second = shown["digit"], shown["runner_up"]["digit"]
+        files[f"{name}-2-input-28x28.png"] = _upscaled(
+            Image.fromarray(np.round(piece.pixels * 255).astype(np.uint8), "L"), 280
+        )
+        for k, (layer, image) in enumerate(shown["layers"], 3):
+            h, w, c = layer.shape
+            files[f"{name}-{k}-{layer.name}-{c}x{h}x{w}.png"] = _upscaled(image)
+        k = 3 + len(shown["layers"])
+        files[f"{name}-{k}-why-{digit}.png"] = _upscaled(shown["saliency"], 280)
+        files[f"{name}-{k + 1}-why-not-{second}.png"] = _upscaled(
+            shown["runner_up"]["saliency"], 280
+        )
+        scores, not_a_digit = piece.scores, piece.not_a_digit
+        said = f"piece {n} of {len(pieces)}: " if len(pieces) > 1 else ""
+        if not_a_digit > model.threshold:
+            print(f"{said}not a digit ({not_a_digit:.2%}); closest guess {digit}, then {second}")
+        else:
+            print(
+                f"{said}{digit} ({scores[digit] * (1 - not_a_digit):.2%}); runner-up {second} "
+                f"({scores[second] * (1 - not_a_digit):.2%}); not a digit {not_a_digit:.2%}"
+            )
     for name, image in files.items():
         image.save(out_dir / name, "PNG", optimize=True)
         print(f"wrote {out_dir / name}")
-    if not_a_digit > model.threshold:
-        print(f"answer: not a digit ({not_a_digit:.2%}); closest guess {digit}, then {second}")
-    else:
-        print(
-            f"answer: {digit} ({scores[digit] * (1 - not_a_digit):.2%}); runner-up {second} "
-            f"({scores[second] * (1 - not_a_digit):.2%}); not a digit {not_a_digit:.2%}"
-        )
     print(
         "red: strokes that made it choose the digit (hiding them lowers its score); "
         "blue: strokes that speak against it"
