@@ -411,7 +411,7 @@ def slides(image_path: Path, out_dir: Path, model_path: Path | None = None) -> i
             shown["runner_up"]["saliency"], 280
         )
         scores, not_a_digit = piece.scores, piece.not_a_digit
-        said = f"piece {n} of {len(pieces)}: " if len(pieces) > 1 else ""
+        said = f"piece {n} of {len(pieces)}: " if len(pieces) > 1 else "answer: "
         if not_a_digit > model.threshold:
             print(f"{said}not a digit ({not_a_digit:.2%}); closest guess {digit}, then {second}")
         else:
