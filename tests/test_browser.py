@@ -9,6 +9,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -562,6 +564,42 @@ def test_not_a_digit_in_both_server_modes(server_page):
 def test_numbers_written_with_the_mouse_are_read(server_page, number):
     write(server_page, number)
     assert_number(server_page, number)
+
+
+def test_the_page_drawings_read_the_same_by_the_command_line_and_both_servers(
+    page, classic_server, persistent_server, tmp_path
+):
+    """The canvases that the page posts for "2026", "42", "7" and a 5 and a 7 drawn apart,
+    saved as PNG files, give the same numbers through `python cgi-bin/mnist.py` and through
+    both servers over HTTP as on the page."""
+    files = {}
+    for glyphs, number in (
+        ("2026", "2026"),
+        ("42", "42"),
+        ("7", "7"),
+        (["5 apart", "7 apart"], "57"),
+    ):
+        page.click("#clear")
+        sent = write(page, glyphs)
+        assert_number(page, number)
+        url = sent[-1].post_data
+        png = base64.b64decode(url.split(",", 1)[1])
+        files[number] = tmp_path / f"{number}.png"
+        files[number].write_bytes(png)
+        for base in (classic_server, persistent_server):
+            reply = request(base, body=png, content_type="image/png")
+            assert reply.status == 200 and reply.json()["number"] == number, (
+                base,
+                reply.body[:200],
+            )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, files.values())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["number"] for line in result.stdout.splitlines()] == list(files)
 
 
 def test_a_number_written_by_touch_on_a_phone(request, server, open_page):
