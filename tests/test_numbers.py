@@ -77,6 +77,21 @@ def test_numbers_on_white_with_a_wavy_baseline_and_a_narrow_gap():
     assert read(number_png("2026", gap=0.08, drops=drops, transparent=False))["number"] == "2026"
 
 
+@pytest.mark.parametrize("slant", [-0.25, 0.25])
+def test_slanted_writing_is_read(slant):
+    """The whole number sheared, as writing that leans forwards or backwards."""
+    image, _ = number_image("2026", gap=0.4)
+    width, height = image.size
+    margin = round(abs(slant) * height)
+    sheared = image.transform(
+        (width + margin, height),
+        Image.Transform.AFFINE,
+        (1, slant, -margin if slant > 0 else 0, 0, 1, 0),
+        Image.Resampling.BILINEAR,
+    )
+    assert read(drawings.encode(sheared))["number"] == "2026"
+
+
 def test_a_single_digit_answers_exactly_as_one_digit_always_did():
     """The top level is the digit's entry, and its input is what single-digit
     preprocessing makes of the whole drawing."""
