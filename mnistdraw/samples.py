@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import data, drawings
-from .preprocess import PreprocessError, preprocess
-from .recognizer import Recognizer
+from . import api, data, drawings
 
 EASY = (7, 3, 4)  # the labels of the easy ones: the first test digit of each read surely
 NUMBER = "2026"
@@ -43,18 +41,18 @@ def _drawn(digit: np.ndarray) -> Image.Image:
     return drawings.draw(digit, drawings.Style(canvas=CANVAS, transparent=True))
 
 
-def _read(model: Recognizer, image: Image.Image) -> dict | None:
-    """As the API answers: the digit (None when not a digit) and its confidence."""
-    try:
-        pixels = preprocess(_png(image))
-    except PreprocessError:
+def _read(image: Image.Image) -> dict | None:
+    """As the API answers one thing drawn: the digit (None when not a digit), its
+    confidence and the closest guess; None when the API finds nothing or several things."""
+    answer = api.handle("POST", {"Content-Type": "image/png"}, _png(image))
+    if answer.status != 200 or len(answer.payload["digits"]) != 1:
         return None
-    scores, not_a_digit = model.read(pixels[None])
-    scores, not_a_digit = scores[0], float(not_a_digit[0])
-    if not_a_digit > model.threshold:
-        return {"digit": None, "confidence": not_a_digit, "guess": int(scores.argmax())}
-    digit = int(scores.argmax())
-    return {"digit": digit, "confidence": float(scores[digit] * (1 - not_a_digit))}
+    guess = int(np.argmax(answer.payload["scores"]))
+    return {
+        "digit": answer.payload["digit"],
+        "confidence": answer.payload["confidence"],
+        "guess": guess,
+    }
 
 
 def _said(reading: dict) -> str:
@@ -65,18 +63,10 @@ def _said(reading: dict) -> str:
 
 def _number(digits: list[np.ndarray]) -> Image.Image:
     """Drawn digits side by side on one wide transparent canvas, GAP px apart."""
-    inks = []
-    for digit in digits:
-        alpha = np.asarray(_drawn(digit).getchannel("A"))
-        cols = np.flatnonzero(alpha.max(axis=0))
-        inks.append(alpha[:, cols[0] : cols[-1] + 1])
-    width = sum(ink.shape[1] for ink in inks) + GAP * (len(inks) + 1)
-    canvas = np.zeros((CANVAS, width), np.uint8)
-    x = GAP
-    for ink in inks:
-        canvas[:, x : x + ink.shape[1]] = ink
-        x += ink.shape[1] + GAP
-    return drawings.as_canvas(Image.fromarray(canvas, "L"), transparent=True)
+    style = drawings.Style()
+    inks = [drawings.drawn_ink(d, style.height * CANVAS, style.brush) for d in digits]
+    image, _ = drawings.draw_row(inks, [GAP] * (len(inks) - 1), [0] * len(inks), True, GAP)
+    return image
 
 
 def _letter(char: str) -> Image.Image:
@@ -102,14 +92,14 @@ def _letter(char: str) -> Image.Image:
 
 def make_samples(out_dir: Path = Path("samples")) -> list[dict]:
     """Write the samples and index.json in out_dir; return the index's entries."""
-    model = Recognizer()
+    model = api.recognizer()
     images, labels = data.load("test")
     chosen: list[tuple[str, Image.Image, dict]] = []
 
     for label in EASY:  # the first test digit of the label that the model reads surely
         for index in np.flatnonzero(labels == label):
             image = _drawn(images[index])
-            reading = _read(model, image)
+            reading = _read(image)
             if reading and reading["digit"] == label and reading["confidence"] > 0.99:
                 caption = f"a {label} from the MNIST test set (#{index}); read as {_said(reading)}"
                 chosen.append((f"digit-{label}.png", image, _entry(label, "digit", caption)))
@@ -120,7 +110,7 @@ def make_samples(out_dir: Path = Path("samples")) -> list[dict]:
     hard, wrong = [], None
     for index in np.argsort(sure)[:CANDIDATES]:
         image = _drawn(images[index])
-        reading = _read(model, image)
+        reading = _read(image)
         label = int(labels[index])
         if reading is None:
             continue
@@ -149,7 +139,7 @@ def make_samples(out_dir: Path = Path("samples")) -> list[dict]:
         for index in np.flatnonzero(labels == int(figure)):
             if index in picks:
                 continue
-            reading = _read(model, _drawn(images[index]))
+            reading = _read(_drawn(images[index]))
             if reading and reading["digit"] == int(figure) and reading["confidence"] > 0.99:
                 picks.append(int(index))
                 break
@@ -166,7 +156,7 @@ def make_samples(out_dir: Path = Path("samples")) -> list[dict]:
     )
 
     letter = _letter(LETTER)
-    reading = _read(model, letter)
+    reading = _read(letter)
     said = _said(reading) if reading else "blank"
     caption = f"a letter: {LETTER}, drawn in strokes; the model reads it as {said}"
     chosen.append((f"letter-{LETTER}.png", letter, _entry(LETTER, "letter", caption)))
