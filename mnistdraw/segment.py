@@ -117,26 +117,32 @@ def merged(a: Atom, b: Atom) -> Atom:
     )
 
 
-def groups(atoms: list[Atom]) -> list[Atom]:
-    """Pieces overlapping horizontally by OVERLAP of the narrower one are one group."""
+def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
+    """Pieces overlapping horizontally by OVERLAP of the narrower one are one group, and so
+    is a short piece (a hat, a bar) with any piece it overlaps at all."""
     out: list[Atom] = []
     for atom in atoms:  # sorted by left edge
         for i, group in enumerate(out):
             overlap = min(group.right, atom.right) - max(group.left, atom.left)
-            if overlap >= OVERLAP * min(group.right - group.left, atom.right - atom.left):
+            short = min(group.bottom - group.top, atom.bottom - atom.top) < TALL * line_height
+            if overlap >= OVERLAP * min(group.right - group.left, atom.right - atom.left) or (
+                overlap > 0 and short
+            ):
                 out[i] = merged(group, atom)
                 break
         else:
             out.append(atom)
     # a merge can widen a group until it overlaps the next: repeat until nothing changes
-    return out if len(out) == len(atoms) else groups(sorted(out, key=lambda a: a.left))
+    if len(out) == len(atoms):
+        return out
+    return groups(sorted(out, key=lambda a: a.left), line_height)
 
 
-def cut_candidates(group: Atom, labels: np.ndarray) -> list[Atom]:
-    """A group too wide to be one digit, cut into slices at its thinnest columns."""
-    height = group.bottom - group.top
+def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
+    """A group that may be digits that touch, cut into slices at its thinnest columns."""
+    height = line_height
     width = group.right - group.left
-    if width <= WIDE * height:
+    if not _wide(group, line_height):
         return [group]
     window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
     column_ink = window.sum(axis=0)
@@ -200,19 +206,22 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     scale = max(image.size) / max(ink.shape)
     box = whole_box(ink, strongest)
     labels, atoms = components(core_ink(ink, strongest), MIN_EXTENT * max(ink.shape))
-    grouped = groups(atoms) if atoms else []
-    if len(grouped) <= 1 and not (grouped and _wide(grouped[0])):
-        return _whole(ink, strongest, box, read), scale
-    line_height = max(a.bottom - a.top for a in atoms)
-    atoms = [part for group in grouped for part in cut_candidates(group, labels)]
+    line_height = max((a.bottom - a.top for a in atoms), default=0)
+    grouped = groups(atoms, line_height)
+    if len(grouped) <= 1 and not (grouped and _wide(grouped[0], line_height)):
+        return [_whole(ink, strongest, box, read)], scale
+    atoms = [part for group in grouped for part in cut_candidates(group, labels, line_height)]
     separated = runs(atoms, line_height)
     if len(separated) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
 
     def pieces(spans):
+        # all the atoms of a drawing without a sure gap: cropped as a single digit always was
         found = {
-            span: read_piece(ink, strongest, labels, separated[span[0]][span[1] : span[2]])
-            for span in spans
+            (r, i, j): _whole(ink, strongest, box)
+            if len(separated) == 1 and (i, j) == (0, len(separated[0]))
+            else read_piece(ink, strongest, labels, separated[r][i:j])
+            for r, i, j in spans
         }
         read_all(list(found.values()), read)
         return found
@@ -246,8 +255,6 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     chosen = [
         piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
     ]
-    if len(chosen) == 1:
-        return _whole(ink, strongest, box, read), scale
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
     return chosen, scale
@@ -302,14 +309,22 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
     return UNSURE_SPLIT if shorter >= FULL else -np.inf
 
 
-def _wide(group: Atom) -> bool:
-    return group.right - group.left > WIDE * (group.bottom - group.top)
+def _wide(group: Atom, line_height: int) -> bool:
+    """One stroke wide enough for two digits that touch, each of the line's height (strokes
+    that do not touch, as a 7 with a long bar, are one digit: never cut)."""
+    height = group.bottom - group.top
+    return (
+        len(group.labels) == 1
+        and group.right - group.left > WIDE * line_height
+        and height >= FULL * line_height
+    )
 
 
-def _whole(ink, strongest, box, read) -> list[Piece]:
+def _whole(ink, strongest, box, read=None) -> Piece:
     """All the ink as one digit, exactly as a single digit has always been read."""
     pixels, _ = to_mnist_box(ink, strongest, box)
     top, bottom, left, right = (int(v) for v in box)
     piece = Piece((left, top, right - left, bottom - top), pixels, False)
-    read_all([piece], read)
-    return [piece]
+    if read is not None:
+        read_all([piece], read)
+    return piece
