@@ -96,7 +96,12 @@ class Atom:
 
 def components(core: np.ndarray, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
     """The connected pieces of core ink, specks dropped, as a label image and atoms."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(core.view(np.uint8), connectivity=8)
+    # 16-bit labels make OpenCV's statistics twice as fast; there are never more pieces
+    # than inked pixels, so they cannot overflow below 65,535 of them
+    small = np.count_nonzero(core) < 65535
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(
+        core.view(np.uint8), connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
+    )
     atoms = [
         Atom((i,), x, x + w, y, y + h)
         for i, (x, y, w, h, _) in enumerate(stats[1:].tolist(), start=1)
