@@ -5,14 +5,16 @@ drawn as ⌐ and |, a dotted line), and the digits of a number sit side by side,
 touching. So:
 
 1. the ink's connected pieces (OpenCV), specks dropped;
-2. pieces that overlap horizontally, by half the narrower one's width or more, are one group;
-   a group much wider than it is tall (touching digits) is cut at its thinnest columns;
+2. pieces that overlap horizontally, by half the narrower one's width or more, are one group,
+   and so is a short piece (a hat, a bar) with anything it overlaps; a single stroke wide
+   enough for two digits of the line's height (digits that touch) is cut at thin columns;
 3. groups and cut parts are the *atoms*; a gap wider than SURE_GAP of the line's height
    certainly separates two things, while atoms closer than that may be one digit (a broken
    stroke) or two (a number written tightly);
-4. every run of close atoms that could be one digit goes through the same single-digit
-   preprocessing, all of them through the model in one batch, and the split whose pieces the
-   model reads best wins (dynamic programming).
+4. every atom is read alone, all in one batch; where one is not surely a digit of its own or
+   sits close to its neighbour, the runs of atoms around it that could be one digit are read
+   too (one more batch), and the split whose pieces read best wins (dynamic programming,
+   with priors from the geometry).
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
@@ -36,7 +38,7 @@ MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pi
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-WIDE = 1.3  # a group wider than this x its height may be digits that touch: cut candidates
+WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
 JOIN = 2.5  # a cut crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours...
 CLOSE = 0.1  # ...unless the gap to one is under this share of the line height
