@@ -26,7 +26,7 @@ from mnistdraw import api, explain
 from . import servers
 from .canvases import page_bodies
 from .latency import summary
-from .stats import percentile
+from .stats import percentile, report_targets
 
 TARGETS = {"explain p50 / plain p50": 20.0, "explain object p50 (KB)": 120.0}
 
@@ -104,15 +104,7 @@ def main(argv=None) -> int:
         ("explain p50 / plain p50", results["explain_ms"]["p50"] / results["plain_ms"]["p50"]),
         ("explain object p50 (KB)", results["explain_object_bytes"]["p50"] / 1000),
     ]
-    print(f"\n{'target':28s} {'measured':>10s} {'target':>8s}")
-    results["targets"] = {}
-    for name, value in rows:
-        target = TARGETS[name]
-        results["targets"][name] = {"measured": value, "target": target, "met": value <= target}
-        print(f"{name:28s} {value:10.2f} {target:8.1f}  {'ok' if value <= target else 'MISSED'}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    report_targets(results, rows, TARGETS, args.json)
     return 0
 
 

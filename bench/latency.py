@@ -15,7 +15,6 @@ Figures only, never a pass/fail test: they depend on the machine and on what els
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ from mnistdraw import api, preprocess
 
 from . import servers
 from .canvases import page_bodies
-from .stats import percentile
+from .stats import percentile, report_targets
 
 TARGETS = {"in-process p50 (ms)": 2.0, "CGI median (s)": 0.5}
 
@@ -88,10 +87,6 @@ def cgi(requests: int) -> dict:
         return {"request_s": summary(seconds[1:], scale=1.0), "first_s": seconds[0]}
 
 
-def verdict(value: float, target: float) -> str:
-    return "ok" if value <= target else "MISSED"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="in-process requests")
@@ -133,15 +128,7 @@ def main(argv=None) -> int:
         print(f"{'first request (cold)':28s} {results['cgi']['first_s']:8.3f}")
         rows.append(("CGI median (s)", s["p50"]))
 
-    print(f"\n{'target':28s} {'measured':>10s} {'target':>8s}")
-    results["targets"] = {}
-    for name, value in rows:
-        target = TARGETS[name]
-        results["targets"][name] = {"measured": value, "target": target, "met": value <= target}
-        print(f"{name:28s} {value:10.3f} {target:8.3f}  {verdict(value, target)}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    report_targets(results, rows, TARGETS, args.json)
     return 0
 
 

@@ -124,3 +124,19 @@ def check_bytes(blob: bytes) -> None:
     answer = assert_answered(blob, content_type)
     if content_type in api.IMAGE_TYPES and blob.strip():
         assert answer.status == expected, (answer.status, expected, answer.payload)
+
+
+def page_canvas(strokes, width=14, transparent=True, side=280) -> bytes:
+    """Polylines drawn as the page draws them: black, round ends, on a transparent (or
+    white) canvas of the page's size, as PNG bytes."""
+    from PIL import Image, ImageDraw
+
+    from mnistdraw import drawings
+
+    ink = Image.new("L", (side, side), 0)
+    pen = ImageDraw.Draw(ink)
+    for line in strokes:
+        pen.line(line, fill=255, width=width, joint="curve")
+        for x, y in (line[0], line[-1]):
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    return drawings.encode(drawings.as_canvas(ink, transparent))

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench.canvases import canvas_png, mnist_test_set
 from mnistdraw import api, drawings
+from tests.helpers import page_canvas
 
 SIDE = 280  # the page's canvas
 FONTS = "/usr/share/fonts/truetype"
@@ -17,17 +18,6 @@ FONTS = "/usr/share/fonts/truetype"
 
 def post(png: bytes):
     return api.handle("POST", {"Content-Type": "image/png"}, png)
-
-
-def page_canvas(strokes, width=14, transparent=True) -> bytes:
-    """Polylines drawn as the page draws them: black, round ends, on a transparent canvas."""
-    ink = Image.new("L", (SIDE, SIDE), 0)
-    pen = ImageDraw.Draw(ink)
-    for line in strokes:
-        pen.line(line, fill=255, width=width, joint="curve")
-        for x, y in (line[0], line[-1]):
-            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return drawings.encode(drawings.as_canvas(ink, transparent))
 
 
 def typed(char: str, font: str, size=180) -> bytes:

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from bench.canvases import mnist_test_set
 from bench.servers import request
 from mnistdraw import ROOT, api, drawings, segment
-from tests.helpers import assert_answered
+from tests.helpers import assert_answered, page_canvas
 
 HEIGHT, BRUSH = 110, 14
 
@@ -103,17 +103,6 @@ def test_a_single_digit_answers_exactly_as_one_digit_always_did():
     assert answer["input"] == answer["digits"][0]["input"] == api.to_png_data_url(preprocess(png))
 
 
-def strokes_png(strokes, width=14, side=280) -> bytes:
-    """Polylines drawn with round ends on a transparent canvas, as the page draws them."""
-    ink = Image.new("L", (side, side), 0)
-    pen = ImageDraw.Draw(ink)
-    for line in strokes:
-        pen.line(line, fill=255, width=width, joint="curve")
-        for x, y in (line[0], line[-1]):
-            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return drawings.encode(drawings.as_canvas(ink, transparent=True))
-
-
 SEVERAL_STROKES = {
     # the hat of a 5 drawn apart from its body
     5: [
@@ -132,7 +121,7 @@ SEVERAL_STROKES = {
 
 @pytest.mark.parametrize("digit", SEVERAL_STROKES)
 def test_a_digit_drawn_in_strokes_that_do_not_touch_stays_one(digit):
-    answer = read(strokes_png(SEVERAL_STROKES[digit], width=12))
+    answer = read(page_canvas(SEVERAL_STROKES[digit], width=12))
     assert len(answer["digits"]) == 1, [(e["digit"], e["box"]) for e in answer["digits"]]
     assert answer["digit"] == digit, answer["scores"]
 
@@ -156,7 +145,7 @@ def test_a_dot_beside_digits_is_never_a_digit():
 
 def test_more_things_than_a_number_holds_is_a_clear_error_and_fast():
     strokes = [[(12 + 9 * k, 100), (12 + 9 * k, 160)] for k in range(30)]
-    png = strokes_png(strokes, width=4)
+    png = page_canvas(strokes, width=4)
     started = time.perf_counter()
     answer = api.handle("POST", {"Content-Type": "image/png"}, png)
     assert time.perf_counter() - started < 2
