@@ -112,7 +112,7 @@ def check_bytes(blob: bytes) -> None:
         assert pixels.dtype == np.float32 and pixels.shape == (28, 28), (pixels.dtype, pixels.shape)
         assert np.isfinite(pixels).all() and pixels.min() >= 0 and pixels.max() <= 1
     try:  # what the API reads: one digit or several things
-        pieces, _ = segment.segment(preprocess.decode(blob), api.recognizer().probabilities)
+        pieces, _ = segment.segment(preprocess.decode(blob), api.recognizer().read)
     except preprocess.PreprocessError as exc:
         expected = api.refusal(exc).status
         assert 400 <= expected < 500, (expected, exc.code)
