@@ -135,10 +135,17 @@ def wants_explain(query: str, options: dict) -> bool:
     raise BadRequest("The explain option takes 1 or 0 (true or false in JSON).")
 
 
-def to_png_data_url(pixels: np.ndarray) -> str:
+def png_data_url(image: Image.Image) -> str:
+    """An image as a PNG data URL, for an answer: zlib level 1 is 4x faster than 6 and the
+    PNG only ~15 % larger."""
     out = io.BytesIO()
-    Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L").save(out, "PNG", compress_level=1)
+    image.save(out, "PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def to_png_data_url(pixels: np.ndarray) -> str:
+    """A 28x28 model input (floats in [0, 1]) as a PNG data URL."""
+    return png_data_url(Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L"))
 
 
 def _entry(piece: Piece, threshold: float, scale: float) -> dict:

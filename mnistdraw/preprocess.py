@@ -153,7 +153,7 @@ def _pad(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _bbox(mask: np.ndarray):
+def bbox(mask: np.ndarray):
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
@@ -186,7 +186,7 @@ def is_dot(fine: np.ndarray, width: float) -> bool:
     """A dot or a filled blob: ink no longer than a few stroke widths, measured on the ink
     itself, not on the box with its anti-aliased fringe (with that margin a dot of 6-8 px on
     a 280 px canvas looked long enough to be a stroke)."""
-    top, bottom, left, right = _bbox(fine > 0.5) or (0, 0, 0, 0)
+    top, bottom, left, right = bbox(fine > 0.5) or (0, 0, 0, 0)
     return max(bottom - top, right - left) < 2.5 * width
 
 
@@ -221,13 +221,8 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     return out
 
 
-def ink_box(ink: np.ndarray, strongest: float):
-    """The box (top, bottom, left, right) of what normalises to more than 0.5: the strokes
-    without their faint fringe; None when there is none."""
-    return _bbox(core_ink(ink, strongest))
-
-
 def core_ink(ink: np.ndarray, strongest: float) -> np.ndarray:
+    """The strokes without their faint fringe: what normalises to more than 0.5."""
     return ink > strongest * (NOISE_FLOOR + 0.5 * (1 - NOISE_FLOOR))
 
 
@@ -260,19 +255,20 @@ def to_mnist_box(ink: np.ndarray, strongest: float, box, dots_allowed: bool = Fa
     if dot and not dots_allowed:
         raise blank("a dot or a blob is not a digit")
     fine = normalise_strokes(fine, width)
-    top, bottom, left, right = _bbox(fine > 0.05)
+    top, bottom, left, right = bbox(fine > 0.05)
     digit = _resize(fine[top:bottom, left:right], BOX)
     digit = np.clip(digit / digit.max(), 0, 1)
     return centre_by_mass(digit), dot
 
 
-def whole_box(ink: np.ndarray, strongest: float):
-    """The box of all the ink, refusing none and specks (`blank`)."""
-    box = ink_box(ink, strongest)
+def whole_box(core: np.ndarray):
+    """The box (top, bottom, left, right) of all the core ink, refusing none and specks
+    (`blank`)."""
+    box = bbox(core)
     if box is None:
         raise blank("no stroke found")
     top, bottom, left, right = box
-    if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
+    if max(bottom - top, right - left) < MIN_EXTENT * max(core.shape):
         raise blank("a speck is not a digit")
     return box
 
@@ -280,7 +276,7 @@ def whole_box(ink: np.ndarray, strongest: float):
 def to_mnist(image: Image.Image) -> np.ndarray:
     """A decoded image of one digit -> float32 [28, 28] in [0, 1], ink white on black."""
     ink, strongest = measured_ink(image)
-    return to_mnist_box(ink, strongest, whole_box(ink, strongest))[0]
+    return to_mnist_box(ink, strongest, whole_box(core_ink(ink, strongest)))[0]
 
 
 def preprocess(blob: bytes) -> np.ndarray:

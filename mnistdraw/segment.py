@@ -27,7 +27,9 @@ from PIL import Image
 from .preprocess import (
     MIN_EXTENT,
     PreprocessError,
+    bbox,
     core_ink,
+    margin_for,
     measured_ink,
     stroke_width,
     to_mnist_box,
@@ -195,11 +197,10 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
 def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
     """The model input of the ink of `atoms`, other ink masked out."""
     mask = piece_mask(atoms, labels)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    box = (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
+    box = bbox(mask)
     # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink
-    margin = 2 * (max(2, round(0.02 * max(box[1] - box[0], box[3] - box[2])))) + 1
-    near = cv2.dilate(mask.view(np.uint8), np.ones((margin, margin), np.uint8)).view(bool)
+    side = 2 * margin_for(box) + 1
+    near = cv2.dilate(mask.view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
     pixels, dot = to_mnist_box(np.where(near, ink, 0), strongest, box, dots_allowed=True)
     top, bottom, left, right = (int(v) for v in box)
     return Piece((left, top, right - left, bottom - top), pixels, dot)
@@ -211,8 +212,9 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     PreprocessError: `blank` when nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
     ink, strongest = measured_ink(image)
     scale = max(image.size) / max(ink.shape)
-    box = whole_box(ink, strongest)
-    labels, atoms = components(core_ink(ink, strongest), MIN_EXTENT * max(ink.shape))
+    core = core_ink(ink, strongest)
+    box = whole_box(core)
+    labels, atoms = components(core, MIN_EXTENT * max(ink.shape))
     line_height = max((a.bottom - a.top for a in atoms), default=0)
     grouped = groups(atoms, line_height)
     if len(grouped) <= 1 and not (grouped and _wide(grouped[0], line_height)):
