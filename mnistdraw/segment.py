@@ -255,10 +255,7 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
             for r, run in enumerate(separated)
             for i in range(len(run))
             for j in range(i + 2, len(run) + 1)
-            if (
-                max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
-                or len({a.labels for a in run[i:j]}) == 1  # parts of one stroke, rejoined
-            )
+            if max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
             and any((r, m) in unsure for m in range(i, j))
             or j == i + 2
             and (r, i + 1) in close
