@@ -41,15 +41,17 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
+NARROW = 0.8  # and one this wide, unless it reads surely as one digit or as none
 JOIN = 2.5  # a cut crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours...
 CLOSE = 0.1  # ...unless the gap to one is under this share of the line height
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
-NOT_DIGITS_SPLIT = np.log(0.1)  # a split that leaves a piece that is not a digit: unlikely
+NOT_A_DIGIT_PRIOR = 0.1  # a thing drawn here is a digit ten times as often as not
+UNSURE_CUT = np.log(0.1)  # a cut that leaves a piece not surely a digit: unlikely
 FULL = 0.7  # touching or overlapping pieces must both be this share of the line's height
 CLEAR_SPLIT = np.log(4)  # log prior odds of two things, for pieces apart and both tall
-UNSURE_SPLIT = np.log(0.25)  # and for pieces that touch or overlap, or are small
+UNSURE_SPLIT = np.log(1.0)  # and for pieces that touch or overlap, or are small
 
 
 @dataclass
@@ -64,17 +66,18 @@ class Piece:
     not_a_digit: float = 0.0  # the probability that it is not a digit; 1 for a dot
 
     def fit(self) -> float:
-        """How well it reads: the log-probability of its best reading, a digit or not."""
+        """How well it reads: the log-probability of its best reading, a digit or not, the
+        latter weighed by how rarely people draw something else here (so that two digits
+        that touch, read whole as "not a digit", are still tried apart)."""
         best_digit = self.scores.max() * (1 - self.not_a_digit)
-        return float(np.log(max(best_digit, self.not_a_digit, 1e-9)))
+        return float(np.log(max(best_digit, NOT_A_DIGIT_PRIOR * self.not_a_digit, 1e-9)))
+
+    def reads_surely(self) -> bool:
+        return self.scores.max() * (1 - self.not_a_digit) >= SURE
 
     def sure(self, line_height: int) -> bool:
         """A digit of its own beyond doubt: no reason to try it with its neighbours."""
-        return (
-            self.not_a_digit < 0.5
-            and self.scores.max() * (1 - self.not_a_digit) >= SURE
-            and self.box[3] >= TALL * line_height
-        )
+        return self.reads_surely() and self.box[3] >= TALL * line_height
 
 
 def read_all(pieces: list[Piece], read) -> None:
@@ -151,8 +154,6 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     """A group that may be digits that touch, cut into slices at its thinnest columns."""
     height = line_height
     width = group.right - group.left
-    if not _wide(group, line_height):
-        return [group]
     window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
     column_ink = window.sum(axis=0)
     # Where two digits touch, a column crosses little ink: a stroke or two at the join. A
@@ -176,10 +177,13 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
 
 
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:
-    """Atoms split where a gap certainly separates two things."""
+    """Atoms split where a gap certainly separates two things: a wide gap between tall
+    pieces (a short piece apart may be a stray part of the digit beside it)."""
     out = [[atoms[0]]]
     for atom in atoms[1:]:
-        if atom.left - max(a.right for a in out[-1]) > SURE_GAP * line_height:
+        before = out[-1][-1]
+        tall = min(atom.bottom - atom.top, before.bottom - before.top) >= TALL * line_height
+        if tall and atom.left - max(a.right for a in out[-1]) > SURE_GAP * line_height:
             out.append([atom])
         else:
             out[-1].append(atom)
@@ -215,12 +219,10 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     core = core_ink(ink, strongest)
     box = whole_box(core)
     labels, atoms = components(core, MIN_EXTENT * max(ink.shape))
-    line_height = max((a.bottom - a.top for a in atoms), default=0)
-    grouped = groups(atoms, line_height)
-    if len(grouped) <= 1 and not (grouped and _wide(grouped[0], line_height)):
+    if not atoms:  # only specks, which together are no speck: read as one digit
         return [_whole(ink, strongest, box, read)], scale
-    atoms = [part for group in grouped for part in cut_candidates(group, labels, line_height)]
-    separated = runs(atoms, line_height)
+    line_height = max(a.bottom - a.top for a in atoms)
+    separated = runs(groups(atoms, line_height), line_height)
     if len(separated) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
 
@@ -235,13 +237,30 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
         read_all(list(found.values()), read)
         return found
 
-    # First each atom alone (r, i, i + 1); then, where an atom is not surely a digit of its
-    # own or sits close to its neighbour, the runs of atoms around it that could be one digit.
-    candidates = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
+    # First each group alone; a single stroke that may be digits that touch is then cut into
+    # slices, each slice an atom, the whole stroke a candidate spanning its slices.
+    alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
+    candidates = {}
+    for r, run in enumerate(separated):
+        atoms = []
+        for i, group in enumerate(run):
+            piece = alone[(r, i, i + 1)]
+            parts = (
+                cut_candidates(group, labels, line_height)
+                if may_touch(group, piece, line_height)
+                else [group]
+            )
+            candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
+            atoms += parts
+        separated[r] = atoms
+
+    # Where an atom is not surely a digit of its own or sits close to its neighbour, the runs
+    # of atoms around it that could be one digit are read too.
     unsure = {
-        (r, i)
-        for (r, i, _), piece in candidates.items()
-        if separated[r][i].cut or not piece.sure(line_height)
+        (r, m)
+        for (r, i, j), piece in candidates.items()
+        for m in range(i, j)
+        if separated[r][m].cut or not piece.sure(line_height)
     }
     close = {
         (r, i)
@@ -254,11 +273,14 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
             (r, i, j)
             for r, run in enumerate(separated)
             for i in range(len(run))
-            for j in range(i + 2, len(run) + 1)
-            if max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
-            and any((r, m) in unsure for m in range(i, j))
-            or j == i + 2
-            and (r, i + 1) in close
+            for j in range(i + 1, len(run) + 1)
+            if (r, i, j) not in candidates
+            and (
+                max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
+                and any((r, m) in unsure for m in range(i, j))
+                or j == i + 2
+                and (r, i + 1) in close
+            )
         ]
     )
     chosen = [
@@ -287,6 +309,8 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
             for end, score, path in paths
             if end == i
         ]
+        if not before:  # no piece ends where this one starts (a slice too wide was not read)
+            continue
         score, path = max(before, key=lambda b: b[0])
         paths.append((j, score + piece.fit(), path + [piece]))
     atoms = max(end for end, _, _ in paths)
@@ -295,14 +319,12 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
 
 def boundary(left: Piece, right: Piece, line_height: int) -> float:
     """The log prior of a split between two neighbouring pieces: from their geometry, and
-    unlikely where touching or overlapping pieces would leave one that is not a digit (they
-    are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits is
-    a piece of its own."""
+    unlikely where touching or overlapping pieces would leave one that is not surely a digit
+    (they are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits
+    is a piece of its own."""
     touching = right.box[0] <= left.box[0] + left.box[2]
-    digits = left.not_a_digit < 0.5 and right.not_a_digit < 0.5
-    return split_prior(left, right, line_height) + (
-        NOT_DIGITS_SPLIT if touching and not digits else 0
-    )
+    digits = left.reads_surely() and right.reads_surely()
+    return split_prior(left, right, line_height) + (UNSURE_CUT if touching and not digits else 0)
 
 
 def split_prior(left: Piece, right: Piece, line_height: int) -> float:
@@ -318,14 +340,21 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
     return UNSURE_SPLIT if shorter >= FULL else -np.inf
 
 
-def _wide(group: Atom, line_height: int) -> bool:
-    """One stroke wide enough for two digits that touch, each of the line's height (strokes
-    that do not touch, as a 7 with a long bar, are one digit: never cut)."""
-    height = group.bottom - group.top
+def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
+    """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
+    height and is wide enough for two digits, or wide enough for two narrow ones and not
+    surely one digit. Strokes that do not touch (a 7 with a long bar) are one digit: never
+    cut."""
+    width, height = group.right - group.left, group.bottom - group.top
     return (
         len(group.labels) == 1
-        and group.right - group.left > WIDE * line_height
         and height >= FULL * line_height
+        and (
+            width > WIDE * line_height
+            or width >= NARROW * line_height
+            and not piece.sure(line_height)
+            and piece.not_a_digit < SURE
+        )
     )
 
 
