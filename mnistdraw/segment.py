@@ -6,15 +6,17 @@ touching. So:
 
 1. the ink's connected pieces (OpenCV), specks dropped;
 2. pieces that overlap horizontally, by half the narrower one's width or more, are one group,
-   and so is a short piece (a hat, a bar) with anything it overlaps; a single stroke wide
-   enough for two digits of the line's height (digits that touch) is cut at thin columns;
-3. groups and cut parts are the *atoms*; a gap wider than SURE_GAP of the line's height
-   certainly separates two things, while atoms closer than that may be one digit (a broken
-   stroke) or two (a number written tightly);
-4. every atom is read alone, all in one batch; where one is not surely a digit of its own or
-   sits close to its neighbour, the runs of atoms around it that could be one digit are read
-   too (one more batch), and the split whose pieces read best wins (dynamic programming,
-   with priors from the geometry).
+   and so is a short piece (a hat, a bar) with anything it overlaps;
+3. a gap wider than SURE_GAP of the line's height between two tall groups certainly
+   separates two things; closer groups, or a short one (a stray part of a digit), may be one
+   digit or two;
+4. every group is read alone, all in one batch. A single stroke that may be digits that
+   touch (wide enough for two, or for two narrow ones and read surely neither as one digit
+   nor as none) is cut into slices: every 1/PAIR_STEPS of the line height across its middle
+   when there is room for two digits at most, at its thin columns when for more;
+5. where a group or slice is not surely a digit of its own, the runs of them around it that
+   could be one digit are read too (one more batch), and the split whose pieces read best
+   wins (dynamic programming, with priors from the geometry).
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
@@ -41,10 +43,10 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
+PAIR_STEPS = 12  # a stroke room for two digits is cut every 1/12 of the line height
 NARROW = 0.8  # and one this wide, unless it reads surely as one digit or as none
-JOIN = 2.5  # a cut crosses at most this many stroke widths of ink
-SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours...
-CLOSE = 0.1  # ...unless the gap to one is under this share of the line height
+JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
+SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
 NOT_A_DIGIT_PRIOR = 0.1  # a thing drawn here is a digit ten times as often as not
@@ -98,7 +100,8 @@ class Atom:
     right: int
     top: int
     bottom: int
-    cut: bool = False  # a slice of a group cut at a thin column: a guess, to be weighed
+    cut: bool = False  # a slice of a group cut apart: a guess, to be weighed
+    pair: bool = False  # a slice of a stroke room for two digits: read as one's left or right
 
 
 def components(core: np.ndarray, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
@@ -151,7 +154,26 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
 
 
 def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
-    """A group that may be digits that touch, cut into slices at its thinnest columns."""
+    """A group that may be digits that touch, cut into slices: a stroke room for two digits
+    at most is cut every PAIR_STEP of the line height across its middle (the best straight
+    cut between two touching digits is seldom at the thinnest column), a wider one at its
+    thinnest columns."""
+    height = line_height
+    width = group.right - group.left
+    pair = width <= MAX_WIDTH * height
+    if pair:
+        step = max(1, height // PAIR_STEPS)
+        edges = [0, *range(round(0.15 * width), round(0.85 * width) + 1, step), width]
+    else:
+        edges = [0, *thin_columns(group, labels, line_height), width]
+    return [
+        Atom(group.labels, group.left + a, group.left + b, group.top, group.bottom, True, pair)
+        for a, b in zip(edges, edges[1:], strict=False)
+    ]
+
+
+def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]:
+    """Where to cut a stroke room for several digits that touch: its thinnest columns."""
     height = line_height
     width = group.right - group.left
     window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
@@ -169,11 +191,7 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
             cuts.append(int(x))
         if len(cuts) >= 2 * round(width / (0.6 * height)):  # two per digit that may be there
             break
-    edges = [0, *sorted(cuts), width]
-    return [
-        Atom(group.labels, group.left + a, group.left + b, group.top, group.bottom, cut=True)
-        for a, b in zip(edges, edges[1:], strict=False)
-    ]
+    return sorted(cuts)
 
 
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:
@@ -241,8 +259,10 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     # slices, each slice an atom, the whole stroke a candidate spanning its slices.
     alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
     candidates = {}
+    pairs = {}  # run -> (first, last + 1) of the slices of each stroke room for two digits
     for r, run in enumerate(separated):
         atoms = []
+        pairs[r] = []
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
             parts = (
@@ -251,23 +271,19 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
                 else [group]
             )
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
+            if parts[0].pair:
+                pairs[r].append((len(atoms), len(atoms) + len(parts)))
             atoms += parts
         separated[r] = atoms
 
-    # Where an atom is not surely a digit of its own or sits close to its neighbour, the runs
-    # of atoms around it that could be one digit are read too.
+    # Where an atom is not surely a digit of its own, the runs of atoms around it that could
+    # be one digit are read too.
     unsure = {
         (r, m)
         for (r, i, j), piece in candidates.items()
         for m in range(i, j)
         if separated[r][m].cut or not piece.sure(line_height)
     }
-    close = {
-        (r, i)
-        for r, run in enumerate(separated)
-        for i in range(1, len(run))
-        if run[i].left - run[i - 1].right < CLOSE * line_height
-    }  # (r, i): atom i is close to atom i - 1
     candidates |= pieces(
         [
             (r, i, j)
@@ -275,12 +291,10 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
             for i in range(len(run))
             for j in range(i + 1, len(run) + 1)
             if (r, i, j) not in candidates
-            and (
-                max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
-                and any((r, m) in unsure for m in range(i, j))
-                or j == i + 2
-                and (r, i + 1) in close
-            )
+            and max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
+            and any((r, m) in unsure for m in range(i, j))
+            # of a stroke room for two digits, only the ink left or right of a cut
+            and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
         ]
     )
     chosen = [
