@@ -43,8 +43,8 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
-PAIR_STEPS = 12  # a stroke room for two digits is cut every 1/12 of the line height
-NARROW = 0.8  # and one this wide, unless it reads surely as one digit or as none
+PAIR_STEPS = 6  # a stroke room for two digits is cut every 1/6 of the line height
+NARROW = 1.0  # and one this wide, unless it reads surely as one digit or as none
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -104,17 +104,24 @@ class Atom:
     pair: bool = False  # a slice of a stroke room for two digits: read as one's left or right
 
 
-def components(core: np.ndarray, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
-    """The connected pieces of core ink, specks dropped, as a label image and atoms."""
-    # 16-bit labels make OpenCV's statistics twice as fast; there are never more pieces
-    # than inked pixels, so they cannot overflow below 65,535 of them
-    small = np.count_nonzero(core) < 65535
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(
-        core.view(np.uint8), connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
-    )
+def components(core: np.ndarray, box, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
+    """The connected pieces of core ink, specks dropped, as a label image and atoms. `box`
+    is the core ink's (top, bottom, left, right)."""
+    # 16-bit labels make OpenCV twice as fast; there are never more pieces than inked
+    # pixels, so they cannot overflow below 65,535 of them
+    ltype = cv2.CV_16U if np.count_nonzero(core) < 65535 else cv2.CV_32S
+    count, labels = cv2.connectedComponents(core.view(np.uint8), connectivity=8, ltype=ltype)
+    if count == 2:  # one piece, as most digits are: its box is the ink's, no statistics needed
+        top, bottom, left, right = box
+        stats = [(left, top, right - left, bottom - top, 0)]
+    else:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(
+            core.view(np.uint8), connectivity=8, ltype=ltype
+        )
+        stats = stats[1:].tolist()
     atoms = [
         Atom((i,), x, x + w, y, y + h)
-        for i, (x, y, w, h, _) in enumerate(stats[1:].tolist(), start=1)
+        for i, (x, y, w, h, _) in enumerate(stats, start=1)
         if max(w, h) >= min_extent
     ]
     if len(atoms) > MAX_COMPONENTS:
@@ -234,11 +241,31 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     PreprocessError: `blank` when nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
     ink, strongest = measured_ink(image)
     scale = max(image.size) / max(ink.shape)
+    min_extent = MIN_EXTENT * max(ink.shape)
     core = core_ink(ink, strongest)
-    box = whole_box(core)
-    labels, atoms = components(core, MIN_EXTENT * max(ink.shape))
+    top, bottom, left, right = whole_box(core)
+    # the rest works on the ink's box and its fringe only: fewer pixels to label and mask
+    margin = margin_for((top, bottom, left, right))
+    y, x = max(top - margin, 0), max(left - margin, 0)
+    window = (slice(y, bottom + margin), slice(x, right + margin))
+    chosen = split(
+        ink[window],
+        strongest,
+        core[window],
+        (top - y, bottom - y, left - x, right - x),
+        min_extent,
+        read,
+    )
+    for piece in chosen:
+        piece.box = (piece.box[0] + x, piece.box[1] + y, *piece.box[2:])
+    return chosen, scale
+
+
+def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
+    """`segment` within the box of all the ink."""
+    labels, atoms = components(core, box, min_extent)
     if not atoms:  # only specks, which together are no speck: read as one digit
-        return [_whole(ink, strongest, box, read)], scale
+        return [_whole(ink, strongest, box, read)]
     line_height = max(a.bottom - a.top for a in atoms)
     separated = runs(groups(atoms, line_height), line_height)
     if len(separated) > MAX_PIECES:
@@ -275,6 +302,8 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
                 pairs[r].append((len(atoms), len(atoms) + len(parts)))
             atoms += parts
         separated[r] = atoms
+    if len(separated) == 1 and len(separated[0]) == 1:  # one thing, not cut: all is read
+        return list(candidates.values())
 
     # Where an atom is not surely a digit of its own, the runs of atoms around it that could
     # be one digit are read too.
@@ -302,7 +331,7 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     ]
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
-    return chosen, scale
+    return chosen
 
 
 def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
@@ -356,18 +385,17 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
 
 def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
     """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
-    height and is wide enough for two digits, or wide enough for two narrow ones and not
-    surely one digit. Strokes that do not touch (a 7 with a long bar) are one digit: never
-    cut."""
+    height, does not read surely as one digit (a wide 0 is one), and is wide enough for two
+    digits, or for two narrow ones if it does not read surely as "not a digit" either (a
+    letter is not cut into 1s). Strokes that do not touch (a 7 with a long bar) are one
+    digit: never cut."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
         len(group.labels) == 1
         and height >= FULL * line_height
+        and not piece.sure(line_height)
         and (
-            width > WIDE * line_height
-            or width >= NARROW * line_height
-            and not piece.sure(line_height)
-            and piece.not_a_digit < SURE
+            width > WIDE * line_height or width >= NARROW * line_height and piece.not_a_digit < SURE
         )
     )
 
