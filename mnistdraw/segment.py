@@ -170,7 +170,7 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     pair = width <= MAX_WIDTH * height
     if pair:
         step = max(1, height // PAIR_STEPS)
-        edges = [0, *range(round(0.15 * width), round(0.85 * width) + 1, step), width]
+        edges = sorted({0, *range(round(0.15 * width), round(0.85 * width) + 1, step), width})
     else:
         edges = [0, *thin_columns(group, labels, line_height), width]
     return [

@@ -194,3 +194,14 @@ def test_the_command_line_tool_reads_numbers(tmp_path):
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["number"] for a in answers] == ["2026", "42", "7"]
     assert [a["file"] for a in answers] == [str(p) for p in files.values()]
+
+
+@pytest.mark.parametrize("height", [2, 5, 20, 120])
+def test_every_slice_of_a_cut_stroke_holds_ink(height):
+    """The fuzzer found a stroke 3 px wide cut twice at one column, leaving an empty slice."""
+    for width in range(1, 2 * height + 2):
+        core = np.zeros((height + 4, width + 4), bool)
+        core[2 : 2 + height, 2 : 2 + width] = True
+        labels, atoms = segment.components(core, segment.bbox(core), 0)
+        for part in segment.cut_candidates(atoms[0], labels, height):
+            assert segment.piece_mask([part], labels).any(), (height, width, part)
