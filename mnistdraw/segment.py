@@ -43,7 +43,7 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
-PAIR_STEPS = 6  # a stroke room for two digits is cut every 1/6 of the line height
+PAIR_STEPS = 6  # a stroke with room for two digits is cut every 1/6 of the line height
 NARROW = 1.0  # and one this wide, unless it reads surely as one digit or as none
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
@@ -101,7 +101,7 @@ class Atom:
     top: int
     bottom: int
     cut: bool = False  # a slice of a group cut apart: a guess, to be weighed
-    pair: bool = False  # a slice of a stroke room for two digits: read as one's left or right
+    pair: bool = False  # a slice of a stroke with room for two digits: read as one's left or right
 
 
 def components(core: np.ndarray, box, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
@@ -161,8 +161,8 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
 
 
 def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
-    """A group that may be digits that touch, cut into slices: a stroke room for two digits
-    at most is cut every PAIR_STEP of the line height across its middle (the best straight
+    """A group that may be digits that touch, cut into slices: a stroke with room for two digits
+    at most is cut every 1/PAIR_STEPS of the line height across its middle (the best straight
     cut between two touching digits is seldom at the thinnest column), a wider one at its
     thinnest columns."""
     height = line_height
@@ -180,7 +180,7 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
 
 
 def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]:
-    """Where to cut a stroke room for several digits that touch: its thinnest columns."""
+    """Where to cut a stroke with room for several digits that touch: its thinnest columns."""
     height = line_height
     width = group.right - group.left
     window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
@@ -286,7 +286,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
     # slices, each slice an atom, the whole stroke a candidate spanning its slices.
     alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
     candidates = {}
-    pairs = {}  # run -> (first, last + 1) of the slices of each stroke room for two digits
+    pairs = {}  # run -> (first, last + 1) of the slices of each stroke with room for two
     for r, run in enumerate(separated):
         atoms = []
         pairs[r] = []
@@ -322,7 +322,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             if (r, i, j) not in candidates
             and max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
             and any((r, m) in unsure for m in range(i, j))
-            # of a stroke room for two digits, only the ink left or right of a cut
+            # of a stroke with room for two digits, only the ink left or right of a cut
             and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
         ]
     )
@@ -352,7 +352,7 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
             for end, score, path in paths
             if end == i
         ]
-        if not before:  # no piece ends where this one starts (a slice too wide was not read)
+        if not before:  # no piece read ends where this one starts
             continue
         score, path = max(before, key=lambda b: b[0])
         paths.append((j, score + piece.fit(), path + [piece]))
