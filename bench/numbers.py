@@ -28,9 +28,10 @@ LENGTHS = range(2, 7)
 BANDS = {"wide (10-60 %)": (0.10, 0.60), "narrow (0-10 %)": (0.0, 0.10), "touching": None}
 
 
-def random_number(rng, length: int, band):
-    """A row of `length` random test digits: (image, label string, true boxes)."""
-    images, labels = mnist_test_set()
+def random_number(rng, length: int, band, digits=None):
+    """A row of `length` random digits, of the test set unless `digits` (images, labels) are
+    given: (image, label string, true boxes)."""
+    images, labels = digits or mnist_test_set()
     picks = rng.integers(0, len(images), length)
     height = rng.uniform(60, 160)
     brush = min(float(np.exp(rng.uniform(np.log(3), np.log(30)))), height / 5)

@@ -1,0 +1,94 @@
+"""Tuning segmentation without touching the test set: numbers and single digits re-drawn from
+the 5,000 MNIST training digits that training holds out for calibration (the model never
+learnt them), and held-out non-digits of mnistdraw.negatives, all posted to the API whole.
+
+    python -m bench.segmentation [--count 100] [--singles 1000] [--non-digits 400]
+    python -m bench.segmentation --set UNSURE_SPLIT=-0.69 --set PAIR_STEPS=12
+
+Prints, for the constants of mnistdraw/segment.py as they are or as --set changes them:
+four-digit numbers read exactly with gaps of 10-60 % and 0-10 % of a digit's width, two and
+four touching digits, each with the model reads it took on average; the share of single
+digits read as more than one piece and their model reads; and, by kind, the share of
+non-digits whose answer holds no number. docs/benchmarks.md's tables of what was tried come
+from this. `bench.numbers` then measures the chosen constants on the test set.
+"""
+
+import argparse
+
+import numpy as np
+
+from mnistdraw import api, data, drawings, negatives, segment
+
+from .numbers import BANDS, random_number
+from .redrawn import random_style
+
+VALIDATION = 5000  # mnistdraw.train's "validation_digits": the last training digits
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100, help="numbers a set")
+    parser.add_argument("--singles", type=int, default=1000)
+    parser.add_argument("--non-digits", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    for assignment in args.set:
+        name, value = assignment.split("=")
+        if not hasattr(segment, name):
+            parser.error(f"mnistdraw/segment.py has no constant {name}")
+        setattr(segment, name, type(getattr(segment, name))(float(value)))
+
+    images, labels = data.load("train")
+    held_out = images[-VALIDATION:], labels[-VALIDATION:]
+    rng = np.random.default_rng(args.seed)
+    numbers = {
+        "4 digits, gaps 10-60 %": (4, BANDS["wide (10-60 %)"]),
+        "4 digits, gaps 0-10 %": (4, BANDS["narrow (0-10 %)"]),
+        "2 digits touching": (2, None),
+        "4 digits touching": (4, None),
+    }
+    reads = [0]
+    read_all = segment.read_all
+
+    def counted(pieces, read):  # the model reads a request takes
+        reads[0] += len(pieces)
+        return read_all(pieces, read)
+
+    segment.read_all = counted
+
+    def post(image):
+        return api.handle("POST", {}, drawings.data_url(image)).payload
+
+    print(f"segment.py with {args.set or 'its constants'}; held-out training digits")
+    for name, (length, band) in numbers.items():
+        reads[0], right = 0, 0
+        for _ in range(args.count):
+            image, label, _ = random_number(rng, length, band, held_out)
+            right += post(image).get("number") == label
+        print(
+            f"  {name:<24} {right / args.count:7.1%} read exactly, "
+            f"{reads[0] / args.count:5.1f} model reads a number"
+        )
+    reads[0], several = 0, 0
+    for i in rng.integers(0, VALIDATION, args.singles):
+        image = drawings.draw(held_out[0][i], random_style(rng))
+        several += len(post(image).get("digits", [])) > 1
+    print(
+        f"  single digits read as several pieces: {several / args.singles:.2%}, "
+        f"{reads[0] / args.singles:.2f} model reads a digit"
+    )
+    refused = {}
+    kinds = [k for k in negatives.KINDS if k not in ("blobs", "images")]  # no strokes to cut
+    for i in range(args.non_digits):
+        kind = kinds[i % len(kinds)]
+        image = negatives.render(kind, "held_out", np.random.default_rng(1000 + i))
+        refused.setdefault(kind, []).append(post(image).get("number") is None)
+    print(
+        "  non-digits with no number in the answer: "
+        + ", ".join(f"{k} {np.mean(v):.0%}" for k, v in refused.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
