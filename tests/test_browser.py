@@ -154,6 +154,16 @@ def browser():
         browser.close()
 
 
+def wait_until(page, expression: str, arg=None, timeout: float = 10) -> None:
+    """Poll a JavaScript expression or function (given `arg`) until it is truthy. Playwright's
+    wait_for_function polls with eval inside the page, which the page's Content-Security-
+    Policy refuses (no 'unsafe-eval') whenever the first check is false: a flaky failure."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
+
+
 @pytest.fixture
 def open_page(browser):
     """open_page(url, **context options) -> a loaded page. At the end of the test it fails on
@@ -404,14 +414,15 @@ def assert_chosen(page, index, digit, count):
         expect(page.locator("#detail")).to_have_attribute("data-state", "done")
         assert_bars(page, digit)
     # the big image is the card's own: the same pixels, once both are decoded
-    page.wait_for_function(
+    wait_until(
+        page,
         """(i) => {
             const pixels = (c) => Array.from(c.getContext("2d").getImageData(0, 0, 28, 28).data);
             const card = document.querySelectorAll("#pieces .piece canvas")[i];
             const a = pixels(card), b = pixels(document.querySelector("#seen"));
             return a.some((v, k) => k % 4 === 0 && v > 0) && a.every((v, k) => v === b[k]);
         }""",
-        arg=index,
+        index,
     )
     expect(page.locator("#pad-mark")).to_be_visible()
     return page.locator("#pad-mark").bounding_box()
@@ -862,9 +873,10 @@ def test_a_phone_turned_sideways_keeps_the_number(persistent_server, open_page):
     x, y, w, h = ink_box(page)
     aspect = pad_aspect(page)
     page.set_viewport_size({"width": 740, "height": 360})
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.querySelector('#pad').width === 2 * Math.round("
-        "document.querySelector('#pad').getBoundingClientRect().width)"
+        "document.querySelector('#pad').getBoundingClientRect().width)",
     )
     turned = pad_aspect(page)
     assert turned == pytest.approx(3, rel=0.02) and aspect < 2.1
@@ -893,7 +905,7 @@ def test_touch_drawing_on_a_phone(persistent_server, open_page):
 
     # scrolled a little, so a stroke that moved the page would show in either direction
     page.evaluate("window.scrollTo(0, 50)")
-    page.wait_for_function("window.scrollY === 50")
+    wait_until(page, "window.scrollY === 50")
     box = pad.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 740, "the canvas is in view"
     # the canvas spans the phone's width, wider than high
@@ -1305,7 +1317,8 @@ def assert_explained(page, entry, index=0, count=1):
     # every picture is on show and painted: the drawing, the input, the layers, the heat maps
     canvases = page.locator("#explain-steps canvas")
     expect(canvases).to_have_count(2 + len(layers) + 2)
-    page.wait_for_function(
+    wait_until(
+        page,
         """() => Array.from(document.querySelectorAll("#explain-steps canvas")).every((c) => {
             const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
             let first = -1;
@@ -1315,7 +1328,7 @@ def assert_explained(page, entry, index=0, count=1):
                 else if (v !== first) return true;
             }
             return false;
-        })"""
+        })""",
     )
     for canvas in canvases.all():
         expect(canvas).to_be_visible()
@@ -1442,9 +1455,7 @@ def test_examples_to_try(server_page):
         expect(button).to_have_attribute("title", sample["caption"])
         expect(button).to_have_accessible_name(f"Example: {sample['caption']}")
         image = button.locator("img")
-        page.wait_for_function(
-            "(i) => i.complete && i.naturalWidth > 0", arg=image.element_handle()
-        )
+        wait_until(page, "(i) => i.complete && i.naturalWidth > 0", image.element_handle())
     by_file = {s["file"]: i for i, s in enumerate(SAMPLES)}
 
     def pick(file, keyboard=False):
