@@ -61,7 +61,7 @@ def held_out_non_digits(count: int, seed: int, model: Recognizer):
             images.append(image)
             kept.append(kind)
             pieces, _ = segment(drawing, model.read)
-            served.append(any(p.not_a_digit > model.threshold for p in pieces))
+            served.append(any(model.refuses(p.not_a_digit) for p in pieces))
     blank_share = {k: float(np.mean(v)) for k, v in blank.items()}
     return np.stack(images), np.array(kept), blank_share, np.array(served)
 

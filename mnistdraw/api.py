@@ -148,10 +148,10 @@ def to_png_data_url(pixels: np.ndarray) -> str:
     return png_data_url(Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L"))
 
 
-def _entry(piece: Piece, threshold: float, scale: float) -> dict:
+def _entry(piece: Piece, model: Recognizer, scale: float) -> dict:
     """One thing drawn: its digit, or null when it is not a digit (a dot never is one)."""
     scores = piece.scores.astype(float)
-    digit = None if piece.not_a_digit > threshold else int(scores.argmax())
+    digit = None if model.refuses(piece.not_a_digit) else int(scores.argmax())
     return {
         "digit": digit,
         "confidence": round(
@@ -174,7 +174,7 @@ def recognise(blob: bytes, explain: bool = False) -> Answer:
     each entry also carries the pictures of mnistdraw.explain."""
     model = recognizer()
     pieces, scale = segment(decode(blob), model.read)
-    entries = [_entry(piece, model.threshold, scale) for piece in pieces]
+    entries = [_entry(piece, model, scale) for piece in pieces]
     if explain:
         from . import explain as explaining  # only when asked: the CGI mode starts per request
 

@@ -406,7 +406,7 @@ def slides(image_path: Path, out_dir: Path, model_path: Path | None = None) -> i
         )
         scores, not_a_digit = piece.scores, piece.not_a_digit
         said = f"piece {n} of {len(pieces)}: " if len(pieces) > 1 else "answer: "
-        if not_a_digit > model.threshold:
+        if model.refuses(not_a_digit):
             print(f"{said}not a digit ({not_a_digit:.2%}); closest guess {digit}, then {second}")
         else:
             print(

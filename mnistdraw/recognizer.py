@@ -58,6 +58,10 @@ class Recognizer:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.threshold = float(meta.get("not_a_digit_threshold", 0.5))
 
+    def refuses(self, not_a_digit: float) -> bool:
+        """Whether a reading with this probability of "not a digit" is answered as one."""
+        return not_a_digit > self.threshold
+
     def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
         Returns the ten digit scores [N, 10], each row summing to 1 ("if it is a digit, which

@@ -165,11 +165,10 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     at most is cut every 1/PAIR_STEPS of the line height across its middle (the best straight
     cut between two touching digits is seldom at the thinnest column), a wider one at its
     thinnest columns."""
-    height = line_height
     width = group.right - group.left
-    pair = width <= MAX_WIDTH * height
+    pair = width <= MAX_WIDTH * line_height
     if pair:
-        step = max(1, height // PAIR_STEPS)
+        step = max(1, line_height // PAIR_STEPS)
         edges = sorted({0, *range(round(0.15 * width), round(0.85 * width) + 1, step), width})
     else:
         edges = [0, *thin_columns(group, labels, line_height), width]
@@ -181,7 +180,6 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
 
 def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]:
     """Where to cut a stroke with room for several digits that touch: its thinnest columns."""
-    height = line_height
     width = group.right - group.left
     window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
     column_ink = window.sum(axis=0)
@@ -189,14 +187,14 @@ def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]
     # column through the middle of a star or a scribble crosses more, and is no cut.
     thin = column_ink <= JOIN * stroke_width(window)
     # thin columns at least a sixth of the height apart, none in the outer 15 % of the box
-    spacing = max(1, height // 6)
+    spacing = max(1, line_height // 6)
     cuts = []
     for x in np.argsort(column_ink, kind="stable"):
         if not thin[x]:
             break
         if 0.15 * width <= x <= 0.85 * width and all(abs(x - c) >= spacing for c in cuts):
             cuts.append(int(x))
-        if len(cuts) >= 2 * round(width / (0.6 * height)):  # two per digit that may be there
+        if len(cuts) >= 2 * round(width / (0.6 * line_height)):  # two per digit that may be there
             break
     return sorted(cuts)
 
