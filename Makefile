@@ -34,7 +34,8 @@ screenshot: $(VENV)/.dev chromium
 # the browser tests (Playwright's own browser download cannot work offline), and the fonts
 # that typed non-digits come from (data/negatives/README.md).
 DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-liberation fonts-freefont-ttf \
-  fonts-comic-neue fonts-urw-base35
+  fonts-comic-neue fonts-urw-base35 fonts-dkg-handwriting fonts-breip fonts-bwht \
+  fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 debian-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi

@@ -8,17 +8,23 @@ hands, other shapes, other styles), so refusal is measured on what training neve
     kind            trained on                              held out
     letters drawn   Hershey roman, futura, times, gothic    Hershey script, cursive, italic
                     hands                                   times, german and italic gothic
-    letters typed   DejaVu (22 faces)                       Liberation, FreeFont, Comic Neue,
-                                                            URW base35
+    letters typed   DejaVu (22 faces); handwriting faces:   Liberation, FreeFont, Comic Neue,
+                    DKG, Breip, BWHT, Dancing Script,       URW base35
+                    Femke Klaver, Humor Sans, Ecolier
     symbols         Hershey markers and japanese            Hershey symbolic
     shapes          star, triangle, rectangle, arrow,       house, sun, hexagon, lightning,
-                    smiley, heart, spiral, tick             cloud, flower
+                    smiley, heart, spiral, tick; doodles    cloud, flower
+                    of 4-6 random lines, arcs, polygons
+                    and dots
     scribbles       smooth random curves                    zigzags, loops, hatching
-    blobs           filled ellipses and dots                filled random polygons
+    blobs           filled ellipses, dots, filled stars,    filled random polygons
+                    hearts, triangles and rectangles
     images          noise, fractals, gradients (Pillow)     photos (matplotlib's samples)
 
 Sources: Hershey stroke fonts from PyPI's hershey-fonts (MIT); fonts from Debian's packages
-fonts-dejavu-core, fonts-liberation, fonts-freefont-ttf, fonts-comic-neue, fonts-urw-base35;
+fonts-dejavu-core and seven handwriting faces (fonts-dkg-handwriting, fonts-breip, fonts-bwht,
+fonts-dancingscript, fonts-femkeklaver, fonts-humor-sans, fonts-ecolier-court), held out
+fonts-liberation, fonts-freefont-ttf, fonts-comic-neue, fonts-urw-base35;
 photos from matplotlib's sample data. data/negatives/README.md gives versions and licences;
 data/negatives/SHA256SUMS the checksum of every file used, verified before it is used."""
 
@@ -64,7 +70,17 @@ HERSHEY_SYMBOLS = {
 }
 
 FONT_DIRS = {
-    "train": ["/usr/share/fonts/truetype/dejavu"],
+    "train": [
+        "/usr/share/fonts/truetype/dejavu",
+        # handwriting: letters as people write them, in other hands than the held-out ones
+        "/usr/share/fonts/truetype/fifthhorseman",
+        "/usr/share/fonts/truetype/breip",
+        "/usr/share/fonts/opentype/bwht",
+        "/usr/share/fonts/opentype/dancingscript",
+        "/usr/share/fonts/truetype/femkeklaver",
+        "/usr/share/fonts/truetype/humor-sans",
+        "/usr/share/fonts/truetype/ecolier-court",
+    ],
     "held_out": [
         "/usr/share/fonts/truetype/liberation",
         "/usr/share/fonts/truetype/freefont",
@@ -73,11 +89,21 @@ FONT_DIRS = {
     ],
 }
 SHAPES = {
-    "train": ["star", "triangle", "rectangle", "arrow", "smiley", "heart", "spiral", "tick"],
+    "train": [
+        "star",
+        "triangle",
+        "rectangle",
+        "arrow",
+        "smiley",
+        "heart",
+        "spiral",
+        "tick",
+        "doodle",
+    ],  # fmt: skip
     "held_out": ["house", "sun", "hexagon", "lightning", "cloud", "flower"],
 }
 SCRIBBLES = {"train": ["curve"], "held_out": ["zigzag", "loops", "hatching"]}
-BLOBS = {"train": ["ellipse"], "held_out": ["polygon"]}
+BLOBS = {"train": ["ellipse", "star", "heart", "triangle", "rectangle"], "held_out": ["polygon"]}
 IMAGES = {"train": ["noise", "fractal", "gradient"], "held_out": ["photo"]}
 
 # kind -> share of the non-digits shown in training
@@ -85,7 +111,7 @@ KINDS = {
     "letters drawn": 0.25,
     "letters typed": 0.2,
     "symbols": 0.15,
-    "shapes": 0.15,
+    "shapes": 0.2,
     "scribbles": 0.1,
     "blobs": 0.05,
     "images": 0.1,
@@ -154,6 +180,8 @@ def shape_strokes(name: str, rng) -> list[np.ndarray]:
         return [np.stack([t * np.cos(t), t * np.sin(t)], 1)]
     if name == "tick":
         return [np.array([(0, 0.6), (0.35 + j(), 1), (1, 0 + j())])]
+    if name == "doodle":  # what a child draws when asked for anything: parts strewn about
+        return [_doodle_part(rng) for _ in range(int(rng.integers(4, 7)))]
     if name == "house":
         return [_polygon([(0, 0.4), (0.5, 0), (1, 0.4), (1, 1), (0, 1)]),
                 np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)])]  # fmt: skip
@@ -177,6 +205,26 @@ def shape_strokes(name: str, rng) -> list[np.ndarray]:
                   for a in np.arange(0, 2 * math.pi, 2 * math.pi / rng.integers(5, 8))]  # fmt: skip
         return [_circle(0, 0, 0.25), *petals, np.array([(0, 0.85), (0.1, 2.0)])]
     raise ValueError(name)
+
+
+def _doodle_part(rng) -> np.ndarray:
+    """A line, an arc, a small polygon or a dot, somewhere in the unit square. (No rings:
+    a ring beside a line or a ring is a 6, a 9, a 10 or an 8.)"""
+    cx, cy = rng.uniform(0, 1, 2)
+    size = rng.uniform(0.15, 0.5)
+    part = rng.integers(4)
+    if part == 0:
+        a = rng.uniform(0, math.pi)
+        d = size * np.array([math.cos(a), math.sin(a)])
+        return np.array([(cx, cy) - d, (cx, cy) + d])
+    if part == 1:
+        start = rng.uniform(0, 2 * math.pi)
+        return _circle(cx, cy, size / 2, start, start + rng.uniform(0.5, 1.5) * math.pi)
+    if part == 2:
+        n = int(rng.integers(3, 6))
+        t = np.sort(rng.uniform(0, 2 * math.pi, n))
+        return _polygon(np.stack([cx + size / 2 * np.cos(t), cy + size / 2 * np.sin(t)], 1))
+    return _circle(cx, cy, 0.05, n=8)
 
 
 def scribble_strokes(name: str, rng) -> list[np.ndarray]:
@@ -297,6 +345,18 @@ def fonts(split: str) -> list[str]:
     ]
 
 
+@cache
+def typeable(font: str) -> str:
+    """The characters of TEXT that a font has (a missing one would be typed as a box)."""
+    import logging
+
+    from fontTools.ttLib import TTFont
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # Ecolier's harmless table quirk
+    cmap = TTFont(font, fontNumber=0, lazy=True).getBestCmap()
+    return "".join(c for c in TEXT if ord(c) in cmap)
+
+
 def typed(font: str, char: str, rng) -> Image.Image:
     """A character typed in a font, at a random size and place, slightly rotated."""
     size = int(rng.uniform(0.3, 0.95) * CANVAS)
@@ -352,7 +412,8 @@ def render(kind: str, split: str, rng) -> Image.Image:
         strokes = hershey_strokes(font, pick(TEXT))
         return paint(_hand(strokes, rng), rng)
     if kind == "letters typed":
-        return typed(pick(fonts(split)), pick(TEXT), rng)
+        font = pick(fonts(split))
+        return typed(font, pick(typeable(font)), rng)
     if kind == "symbols":
         font = pick(sorted(HERSHEY_SYMBOLS[split]))
         return paint(_hand(hershey_strokes(font, pick(HERSHEY_SYMBOLS[split][font])), rng), rng)
@@ -361,8 +422,11 @@ def render(kind: str, split: str, rng) -> Image.Image:
     if kind == "scribbles":
         return paint(_hand(scribble_strokes(pick(SCRIBBLES[split]), rng), rng), rng)
     if kind == "blobs":
-        if pick(BLOBS[split]) == "ellipse":
+        name = pick(BLOBS[split])
+        if name == "ellipse":
             blob = [_circle(0, 0, 1) * (1, math.exp(rng.uniform(-0.7, 0.7)))]
+        elif name in SHAPES["train"]:  # a shape filled in
+            blob = _hand(shape_strokes(name, rng), rng)
         else:
             t = np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(3, 9))))
             r = rng.uniform(0.5, 1, len(t))

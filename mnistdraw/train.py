@@ -41,6 +41,9 @@ RECIPE = {
     "validation_digits": 5000,  # the last training digits, held out to calibrate
     "non_digits": 0.2,  # non-digits drawn for training, per training digit
     "validation_non_digits": 3000,
+    "pairs": 0.1,  # touching pairs and pieces of pairs drawn as "not a digit", per training digit
+    "pair_overlap": 0.1,  # at most, as a fraction of the narrower digit's width
+    "pair_piece": (0.35, 0.7),  # of the cut digit's ink that a piece of a pair keeps
     "refused_validation_digits": 0.002,  # sets the not-a-digit threshold
     "threshold_range": (0.05, 0.5),
 }
@@ -77,6 +80,52 @@ def redrawn(digits: np.ndarray, seed: int) -> np.ndarray:
     return np.stack(parallel.starmap(redraw, jobs, f"re-drawing {len(digits)} digits"))[..., None]
 
 
+def pair(left: np.ndarray, right: np.ndarray, cut: str, seed: int) -> np.ndarray:
+    """Two training digits (uint8 28x28) written touching, as in a row of them, preprocessed
+    as served: float32 28x28, a "not a digit". `cut` "left" or "right" cuts that digit so that
+    a random share (pair_piece) of its ink stands clear of the other; "none" keeps both whole.
+    These are what a wrong cut through a number leaves: learnt as "not a digit", they lose to
+    the right cut (mnistdraw.segment)."""
+    rng = np.random.default_rng(seed)
+    height = rng.uniform(40, 100)
+    brush = float(np.exp(rng.uniform(np.log(0.03), np.log(0.2)))) * height
+    inks = [drawings.drawn_ink(d, height * rng.uniform(0.85, 1.15), brush) for d in (left, right)]
+    drop = round(rng.uniform(-0.08, 0.08) * height)
+    narrower = min(ink.shape[1] for ink in inks)
+    overlap = round(rng.uniform(0, RECIPE["pair_overlap"]) * narrower)
+    gap = drawings.touching_gap(*inks, drop) - overlap
+    image, boxes = drawings.draw_row(inks, [gap], [0, drop], bool(rng.random() < 0.5))
+    if cut != "none":  # the column that leaves `keep` of the cut digit's ink, clear of the other
+        i = 1 if cut == "right" else 0
+        (x, _, w, _), (xo, _, wo, _) = boxes[i], boxes[1 - i]
+        columns = np.arange(x, x + w)
+        clear = inks[i].sum(0) * ((columns >= xo + wo) if i else (columns < xo))
+        if not i:  # counted from the cut end
+            clear, columns = clear[::-1], columns[::-1]
+        keep = rng.uniform(*RECIPE["pair_piece"]) * inks[i].sum()
+        column = int(columns[min(np.searchsorted(np.cumsum(clear), keep), w - 1)])
+        box = (0, 0, column + 1, image.height) if i else (column, 0, image.width, image.height)
+        image = image.crop(box)
+    return to_mnist(image)
+
+
+def pairs(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """`count` pairs of random training digits (see pair), a third whole, a third with the left
+    digit cut and a third with the right one, on all cores: float32 [count, 28, 28, 1]. A 1 is
+    never the digit cut: a sliver of a 1 is nothing."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(images), (count, 2))
+    cuts = rng.choice(["none", "left", "right"], count)
+    cuts[(cuts == "left") & (labels[picks[:, 0]] == 1)] = "none"
+    cuts[(cuts == "right") & (labels[picks[:, 1]] == 1)] = "none"
+    seeds = np.random.SeedSequence(seed).generate_state(count).tolist()
+    jobs = [
+        (images[a], images[b], str(cut), s)
+        for (a, b), cut, s in zip(picks, cuts, seeds, strict=True)
+    ]
+    return np.stack(parallel.starmap(pair, jobs, f"drawing {count} pairs of digits"))[..., None]
+
+
 @dataclass
 class Data:
     """Images float32 [N, 28, 28, 1]; labels 0-9, and 10 for "not a digit"."""
@@ -89,7 +138,8 @@ class Data:
 
 def prepare_data(recipe: dict, subset: int | None) -> Data:
     """Step 1: MNIST's training digits, split into training and validation; each digit also
-    re-drawn; non-digits from the training sources (mnistdraw.negatives)."""
+    re-drawn; non-digits from the training sources (mnistdraw.negatives) and touching pairs of
+    training digits (pairs)."""
     seed = recipe["seed"]
     images, labels = data.load("train")
     if subset:
@@ -103,8 +153,11 @@ def prepare_data(recipe: dict, subset: int | None) -> Data:
     non_digits, _ = negatives.sample(count, "train", seed)
     validation_count = min(recipe["validation_non_digits"], count)
     non_digits_val, _ = negatives.sample(validation_count, "train", seed + 1)
-    not_a_digit = np.full(len(non_digits), 10, np.uint8)
     train, val = slice(None, len(images) - held), slice(len(images) - held, None)
+    touching = pairs(images[train], labels[train], round(recipe["pairs"] * (len(images) - held)),
+                     seed + 2)  # fmt: skip
+    non_digits = np.concatenate([non_digits, touching])
+    not_a_digit = np.full(len(non_digits), 10, np.uint8)
     return Data(
         scanned=np.concatenate([scanned[train], non_digits]),
         drawn=np.concatenate([drawn[train], non_digits]),
