@@ -99,7 +99,7 @@ SHAPES = {
         "spiral",
         "tick",
         "doodle",
-    ],  # fmt: skip
+    ],
     "held_out": ["house", "sun", "hexagon", "lightning", "cloud", "flower"],
 }
 SCRIBBLES = {"train": ["curve"], "held_out": ["zigzag", "loops", "hatching"]}

@@ -44,7 +44,8 @@ OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width ar
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
 PAIR_STEPS = 6  # a stroke with room for two digits is cut every 1/6 of the line height
-NARROW = 1.0  # and one this wide, unless it reads surely as one digit or as none
+NARROW = 1.0  # and one this wide, unless it reads surely as one digit or as none:
+NARROW_REFUSED = 0.9  # "not a digit" this surely (a letter is not cut into 1s)
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -393,7 +394,9 @@ def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
         and height >= FULL * line_height
         and not piece.sure(line_height)
         and (
-            width > WIDE * line_height or width >= NARROW * line_height and piece.not_a_digit < SURE
+            width > WIDE * line_height
+            or width >= NARROW * line_height
+            and piece.not_a_digit < NARROW_REFUSED
         )
     )
 

@@ -130,6 +130,35 @@ def test_non_digits_of_every_kind_are_drawn_from_both_splits():
     assert np.array_equal(negatives.sample(140, "train", seed=3)[0], again)
 
 
+def test_touching_pairs_of_training_digits_are_drawn_whole_or_cut():
+    from mnistdraw.train import pair, pairs
+
+    x_train, y_train = data.load("train")
+    left, right = x_train[0], x_train[2]  # a 5 and a 4
+    whole = pair(left, right, "none", seed=4)
+    assert whole.shape == (28, 28) and whole.max() == 1
+    ys, xs = np.nonzero(whole > 0.05)
+    assert np.ptp(xs) > np.ptp(ys)  # two digits side by side: wider than tall
+    for cut in ("left", "right"):
+        piece = pair(left, right, cut, seed=4)
+        assert not np.allclose(piece, whole, atol=0.1)
+        assert np.array_equal(piece, pair(left, right, cut, seed=4))
+    drawn = pairs(x_train[:200], y_train[:200], 12, seed=1)
+    assert drawn.shape == (12, 28, 28, 1) and np.array_equal(
+        drawn, pairs(x_train[:200], y_train[:200], 12, seed=1)
+    )
+
+
+def test_typed_non_digits_skip_the_characters_a_font_lacks():
+    from mnistdraw import negatives
+
+    bwht = [f for f in negatives.fonts("train") if "/bwht/" in f]
+    assert bwht and all("<" not in negatives.typeable(f) for f in bwht)
+    assert "A" in negatives.typeable(bwht[0])
+    dejavu = negatives.fonts("train")[0]
+    assert negatives.typeable(dejavu) == negatives.TEXT
+
+
 def test_a_dead_worker_stops_training_at_once_with_a_clear_message():
     started = time.monotonic()
     with pytest.raises(parallel.WorkerFailed, match="a worker process died while testing"):
