@@ -42,10 +42,8 @@ MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pi
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-WIDE = 1.3  # a stroke wider than this x the line height may be digits that touch: cut
 PAIR_STEPS = 6  # a stroke with room for two digits is cut every 1/6 of the line height
-NARROW = 1.0  # and one this wide, unless it reads surely as one digit or as none:
-NARROW_REFUSED = 0.9  # "not a digit" this surely (a letter is not cut into 1s)
+CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -384,20 +382,16 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
 
 def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
     """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
-    height, does not read surely as one digit (a wide 0 is one), and is wide enough for two
-    digits, or for two narrow ones if it does not read surely as "not a digit" either (a
-    letter is not cut into 1s). Strokes that do not touch (a 7 with a long bar) are one
-    digit: never cut."""
+    height, is wide enough for two narrow digits and does not read surely as one digit (a
+    wide 0 is one). A letter is cut too: the model has learnt pieces of touching digits as
+    "not a digit", and a cut must leave sure digits (`boundary`). Strokes that do not touch
+    (a 7 with a long bar) are one digit: never cut."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
         len(group.labels) == 1
         and height >= FULL * line_height
         and not piece.sure(line_height)
-        and (
-            width > WIDE * line_height
-            or width >= NARROW * line_height
-            and piece.not_a_digit < NARROW_REFUSED
-        )
+        and width >= CUT_WIDTH * line_height
     )
 
 
