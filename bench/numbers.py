@@ -119,6 +119,8 @@ def main(argv=None):
         name = "1 digit" if n == 1 else f"{n} digits"
         print(f"  {name:>9}: {1000 * p50:6.2f} / {1000 * p99:6.2f}   {p50 / single:4.2f}x")
 
+    if not args.singles:  # --singles 0: the numbers only
+        return
     pieces = {}
     for _, blob, _ in drawn_test_digits(args.singles, args.seed):
         count = len(api.handle("POST", {}, blob).payload.get("digits", []))
