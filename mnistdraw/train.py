@@ -82,7 +82,7 @@ def redrawn(digits: np.ndarray, seed: int) -> np.ndarray:
     return np.stack(parallel.starmap(redraw, jobs, f"re-drawing {len(digits)} digits"))[..., None]
 
 
-def pair(left: np.ndarray, right: np.ndarray, cut: str, seed: int) -> np.ndarray:
+def pair(left: np.ndarray, right: np.ndarray, cut: str, seed: int, recipe=RECIPE) -> np.ndarray:
     """Two training digits (uint8 28x28) written touching, as in a row of them, preprocessed
     as served: float32 28x28, a "not a digit". `cut` "left" or "right" cuts that digit so that
     a random share (pair_piece) of its ink stands clear of the other; "none" keeps both whole.
@@ -94,7 +94,7 @@ def pair(left: np.ndarray, right: np.ndarray, cut: str, seed: int) -> np.ndarray
     inks = [drawings.drawn_ink(d, height * rng.uniform(0.85, 1.15), brush) for d in (left, right)]
     drop = round(rng.uniform(-0.08, 0.08) * height)
     narrower = min(ink.shape[1] for ink in inks)
-    overlap = round(rng.uniform(0, RECIPE["pair_overlap"]) * narrower)
+    overlap = round(rng.uniform(0, recipe["pair_overlap"]) * narrower)
     gap = drawings.touching_gap(*inks, drop) - overlap
     image, boxes = drawings.draw_row(inks, [gap], [0, drop], bool(rng.random() < 0.5))
     if cut != "none":  # the column that leaves `keep` of the cut digit's ink, clear of the other
@@ -104,14 +104,14 @@ def pair(left: np.ndarray, right: np.ndarray, cut: str, seed: int) -> np.ndarray
         clear = inks[i].sum(0) * ((columns >= xo + wo) if i else (columns < xo))
         if not i:  # counted from the cut end
             clear, columns = clear[::-1], columns[::-1]
-        keep = rng.uniform(*RECIPE["pair_piece"]) * inks[i].sum()
+        keep = rng.uniform(*recipe["pair_piece"]) * inks[i].sum()
         column = int(columns[min(np.searchsorted(np.cumsum(clear), keep), w - 1)])
         box = (0, 0, column + 1, image.height) if i else (column, 0, image.width, image.height)
         image = image.crop(box)
     return to_mnist(image)
 
 
-def pairs(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+def pairs(images: np.ndarray, labels: np.ndarray, count: int, seed: int, recipe=RECIPE):
     """`count` pairs of random training digits (see pair), a third whole, a third with the left
     digit cut and a third with the right one, on all cores: float32 [count, 28, 28, 1]. A 1 is
     never the digit cut: a sliver of a 1 is nothing."""
@@ -122,7 +122,7 @@ def pairs(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.n
     cuts[(cuts == "right") & (labels[picks[:, 1]] == 1)] = "none"
     seeds = np.random.SeedSequence(seed).generate_state(count).tolist()
     jobs = [
-        (images[a], images[b], str(cut), s)
+        (images[a], images[b], str(cut), s, recipe)
         for (a, b), cut, s in zip(picks, cuts, seeds, strict=True)
     ]
     return np.stack(parallel.starmap(pair, jobs, f"drawing {count} pairs of digits"))[..., None]
@@ -156,8 +156,8 @@ def prepare_data(recipe: dict, subset: int | None) -> Data:
     validation_count = min(recipe["validation_non_digits"], count)
     non_digits_val, _ = negatives.sample(validation_count, "train", seed + 1)
     train, val = slice(None, len(images) - held), slice(len(images) - held, None)
-    touching = pairs(images[train], labels[train], round(recipe["pairs"] * (len(images) - held)),
-                     seed + 2)  # fmt: skip
+    pair_count = round(recipe["pairs"] * (len(images) - held))
+    touching = pairs(images[train], labels[train], pair_count, seed + 2, recipe)
     non_digits = np.concatenate([non_digits, touching])
     not_a_digit = np.full(len(non_digits), 10, np.uint8)
     return Data(
