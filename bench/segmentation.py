@@ -18,11 +18,12 @@ import argparse
 import numpy as np
 
 from mnistdraw import api, data, drawings, negatives, segment
+from mnistdraw.train import RECIPE
 
 from .numbers import BANDS, random_number
 from .redrawn import random_style
 
-VALIDATION = 5000  # mnistdraw.train's "validation_digits": the last training digits
+VALIDATION = RECIPE["validation_digits"]  # the last training digits, held out by training
 
 
 def main(argv=None):
