@@ -42,7 +42,7 @@ MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pi
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-PAIR_STEPS = 6  # a stroke with room for two digits is cut every 1/6 of the line height
+PAIR_STEPS = 8  # a stroke with room for two digits is cut every 1/8 of the line height
 CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
@@ -63,6 +63,7 @@ class Piece:
     box: tuple[int, int, int, int]
     pixels: np.ndarray  # float32 [28, 28]
     dot: bool  # a dot or a blob: never a digit
+    strokes: frozenset = frozenset()  # the connected pieces of ink it holds, whole or cut
     scores: np.ndarray | None = None  # the ten digit scores, summing to 1
     not_a_digit: float = 0.0  # the probability that it is not a digit; 1 for a dot
 
@@ -229,7 +230,8 @@ def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
     near = cv2.dilate(mask.view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
     pixels, dot = to_mnist_box(np.where(near, ink, 0), strongest, box, dots_allowed=True)
     top, bottom, left, right = (int(v) for v in box)
-    return Piece((left, top, right - left, bottom - top), pixels, dot)
+    strokes = frozenset(label for atom in atoms for label in atom.labels)
+    return Piece((left, top, right - left, bottom - top), pixels, dot, strokes)
 
 
 def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
@@ -363,6 +365,8 @@ def boundary(left: Piece, right: Piece, line_height: int) -> float:
     (they are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits
     is a piece of its own."""
     touching = right.box[0] <= left.box[0] + left.box[2]
+    if left.strokes & right.strokes and left.scores.argmax() == right.scores.argmax() == 1:
+        return -np.inf  # a stroke cut into 1 and 1 is a V, a U or an N: 1s side by side do not meet
     digits = left.reads_surely() and right.reads_surely()
     return split_prior(left, right, line_height) + (UNSURE_CUT if touching and not digits else 0)
 

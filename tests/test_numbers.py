@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -70,6 +71,38 @@ def test_numbers_are_read_left_to_right(text):
         for entry in answer["digits"]:
             product *= entry["confidence"]
         assert answer["confidence"] == pytest.approx(product, abs=1e-3)
+
+
+@pytest.mark.parametrize("text", ["10", "17", "21", "42", "68", "74"])
+def test_digits_that_touch_are_cut_apart(text):
+    """Each digit slid towards the one before until their strokes meet: one stroke of ink."""
+    images = mnist_test_set()[0]
+    inks = [drawings.drawn_ink(images[sure_digit(int(c))], HEIGHT, BRUSH) for c in text]
+    gaps = [drawings.touching_gap(left, right, 0) for left, right in pairwise(inks)]
+    image, _ = drawings.draw_row(inks, gaps, [0] * len(inks), transparent=True)
+    answer = read(drawings.encode(image))
+    assert answer["number"] == text, [(e["digit"], e["not_a_digit"]) for e in answer["digits"]]
+
+
+LETTERS_OF_LINES = {
+    "V": [[(40, 60), (140, 220), (240, 60)]],
+    "A without its bar": [[(40, 220), (140, 60), (240, 220)]],
+    "U": [[(50, 60), (50, 190), (140, 225), (230, 190), (230, 60)]],
+    "N": [[(60, 220), (60, 60), (200, 220), (200, 60)]],
+    "W": [[(20, 70), (70, 220), (140, 90), (210, 220), (260, 70)]],
+}
+
+
+@pytest.mark.parametrize("letter", LETTERS_OF_LINES)
+def test_a_letter_of_straight_lines_is_not_cut_into_ones(letter):
+    """Any straight piece of a letter reads as a 1, but 1s side by side do not meet."""
+    answer = read(page_canvas(LETTERS_OF_LINES[letter]))
+    assert answer["number"] is None, [(e["digit"], e["not_a_digit"]) for e in answer["digits"]]
+
+
+def test_ones_that_do_not_touch_are_still_eleven():
+    leaning_close = [[(120, 60), (100, 220)], [(150, 60), (130, 220)]]
+    assert read(page_canvas(leaning_close))["number"] == "11"
 
 
 def test_numbers_on_white_with_a_wavy_baseline_and_a_narrow_gap():
