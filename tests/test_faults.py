@@ -331,7 +331,7 @@ def test_short_load_has_no_errors(persistent_server, tmp_path):
     out = tmp_path / "load.json"
     result = subprocess.run(
         [sys.executable, "-m", "bench.load", "--url", persistent_server, "--engine", "python"]
-        + ["--connections", "16", "--duration", "10", "--warmup", "1"]
+        + ["--connections", "16", "--duration", "10", "--warmup", "1", "--digits", "50"]
         + ["--cgi-clients", "8", "--cgi-requests", "2", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
