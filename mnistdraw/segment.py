@@ -42,9 +42,9 @@ MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pi
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-PAIR_STEPS = 6  # a stroke with room for two digits is cut every 1/6 of the line height
+PAIR_STEPS = 4  # a stroke with room for two digits is cut every 1/4 of the line height
 CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
-CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~15 reads)
+CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -403,7 +403,7 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
 def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
     """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
     height, is wide enough for two narrow digits and reads as one digit less surely than
-    CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 15 model reads, and in a server
+    CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a server
     those few requests are what its p99 and throughput pay for). A stroke read as "not a
     digit" is cut too: two touching digits read so whole, a letter's pieces must then read
     as sure digits (`boundary`). Strokes that do not touch (a 7 with a long bar) are one
