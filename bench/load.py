@@ -8,11 +8,11 @@
 Without --url it starts `python -m mnistdraw serve --workers 2` on a free loopback port. The
 requests are what the page sends: POST /cgi-bin/mnist.py with the data URL of a 280 px canvas
 (real MNIST test digits drawn as a person would, encoded by chromium as the page's canvas
-encodes them: bench/canvases.py; the first 1,000 test digits, in turn: of the first 50, one
-drawing, 2 %, took the slow path that cuts a stroke into candidates, of 1,000, 0.3 %). The
-load comes from Debian's `wrk` (`apt-get install -y wrk`) with a Lua script, or, when wrk is
-missing or with
---engine python, from an asyncio generator in this file (keep-alive connections, like wrk).
+encodes them: bench/canvases.py), the first 1,000 test digits in turn. Not 50: one of the
+first 50 (2 %) takes the slow path that cuts a stroke into candidates, against 0.3 % of 1,000.
+The load comes from Debian's `wrk` (`apt-get install -y wrk`) with a Lua script, or, when wrk
+is missing or with --engine python, from an asyncio generator in this file (keep-alive
+connections, like wrk).
 CPU% and RSS of the server's worker processes are sampled every second with psutil.
 
 Targets at 16 connections: >= 800 requests/s, p99 <= 25 ms, no error. The load generator
