@@ -41,6 +41,7 @@ from .preprocess import (
 MAX_PIECES = 12  # more things than any number written on a canvas: `too_many_pieces`
 MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_many_pieces`
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
+HATCHING = 0.25  # lines read as 1 that overlap by this share are hatching, not 11
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 PAIR_STEPS = 4  # a stroke with room for two digits is cut every 1/4 of the line height
 CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
@@ -144,17 +145,21 @@ def merged(a: Atom, b: Atom) -> Atom:
     )
 
 
+def shared_columns(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """The share of the narrower of two column spans [left, right) that both cover (negative
+    when they are apart)."""
+    return (min(a[1], b[1]) - max(a[0], b[0])) / max(1, min(a[1] - a[0], b[1] - b[0]))
+
+
 def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
     """Pieces overlapping horizontally by OVERLAP of the narrower one are one group, and so
     is a short piece (a hat, a bar) with any piece it overlaps at all."""
     out: list[Atom] = []
     for atom in atoms:  # sorted by left edge
         for i, group in enumerate(out):
-            overlap = min(group.right, atom.right) - max(group.left, atom.left)
+            overlap = shared_columns((group.left, group.right), (atom.left, atom.right))
             short = min(group.bottom - group.top, atom.bottom - atom.top) < TALL * line_height
-            if overlap >= OVERLAP * min(group.right - group.left, atom.right - atom.left) or (
-                overlap > 0 and short
-            ):
+            if overlap >= OVERLAP or (overlap > 0 and short):
                 out[i] = merged(group, atom)
                 break
         else:
@@ -326,7 +331,10 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         (r, m)
         for (r, i, j), piece in candidates.items()
         for m in range(i, j)
-        if separated[r][m].cut or not piece.sure(line_height)
+        if separated[r][m].cut
+        or not piece.sure(line_height)
+        or piece.scores.argmax() == 1
+        and overlaps_neighbour(separated[r], m)
     }
     candidates |= pieces(
         [
@@ -347,6 +355,16 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
     return chosen
+
+
+def overlaps_neighbour(run: list[Atom], m: int) -> bool:
+    """Whether atom m shares HATCHING of its columns with the atom before or after it: two
+    lines that do, both read as 1, are hatching, not 11 (1s side by side stand apart)."""
+    return any(
+        shared_columns((run[m].left, run[m].right), (run[n].left, run[n].right)) >= HATCHING
+        for n in (m - 1, m + 1)
+        if 0 <= n < len(run)
+    )
 
 
 def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
@@ -381,8 +399,13 @@ def boundary(left: Piece, right: Piece, line_height: int) -> float:
     (they are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits
     is a piece of its own."""
     touching = right.box[0] <= left.box[0] + left.box[2]
-    if left.strokes & right.strokes and left.scores.argmax() == right.scores.argmax() == 1:
-        return -np.inf  # a stroke cut into 1 and 1 is a V, a U or an N: 1s side by side do not meet
+    columns = [(p.box[0], p.box[0] + p.box[2]) for p in (left, right)]
+    if (left.strokes & right.strokes or shared_columns(*columns) >= HATCHING) and (
+        left.scores.argmax() == right.scores.argmax() == 1
+    ):
+        # a stroke cut into 1 and 1 is a V, a U or an N, and lines that share columns are
+        # hatching: 1s side by side neither meet nor overlap
+        return -np.inf
     digits = left.reads_surely() and right.reads_surely()
     return split_prior(left, right, line_height) + (UNSURE_CUT if touching and not digits else 0)
 

@@ -105,6 +105,14 @@ def test_ones_that_do_not_touch_are_still_eleven():
     assert read(page_canvas(leaning_close))["number"] == "11"
 
 
+@pytest.mark.parametrize(("lines", "spacing", "slant"), [(4, 30, 40), (6, 24, 30)])
+def test_hatching_is_not_a_row_of_ones(lines, spacing, slant):
+    """Parallel slanted lines that share a third of their columns: shading, not 1111."""
+    hatching = [[(20 + slant + spacing * i, 60), (20 + spacing * i, 220)] for i in range(lines)]
+    answer = read(page_canvas(hatching))
+    assert answer["number"] is None, [(e["digit"], e["not_a_digit"]) for e in answer["digits"]]
+
+
 def test_numbers_on_white_with_a_wavy_baseline_and_a_narrow_gap():
     drops = [0, 12, -8, 6]
     assert read(number_png("2026", gap=0.08, drops=drops, transparent=False))["number"] == "2026"
