@@ -40,11 +40,11 @@ TARGETS = {
 }
 
 
-def held_out_non_digits(count: int, seed: int, model: Recognizer):
+def held_out_non_digits(count: int, seed: int, model: Recognizer | None = None):
     """(images, kinds) of held-out non-digits that pass preprocessing, the share of all drawn
-    that preprocessing refused as blank, by kind, and whether each kept one is refused as
-    served: segmented (mnistdraw.segment), so that "not a digit" is the answer only when no
-    piece of it reads as a digit."""
+    that preprocessing refused as blank, by kind, and, given a model, whether each kept one
+    is refused as served: segmented (mnistdraw.segment), so that "not a digit" is the answer
+    only when no piece of it reads as a digit."""
     rng = np.random.default_rng(seed)
     kinds = list(negatives.KINDS)
     picked = [kinds[k] for k in rng.integers(len(kinds), size=count)]  # every kind alike
@@ -60,8 +60,9 @@ def held_out_non_digits(count: int, seed: int, model: Recognizer):
         if image is not None:
             images.append(image)
             kept.append(kind)
-            pieces, _ = segment(drawing, model.read)
-            served.append(any(model.refuses(p.not_a_digit) for p in pieces))
+            if model:
+                pieces, _ = segment(drawing, model.read)
+                served.append(any(model.refuses(p.not_a_digit) for p in pieces))
     blank_share = {k: float(np.mean(v)) for k, v in blank.items()}
     return np.stack(images), np.array(kept), blank_share, np.array(served)
 

@@ -195,3 +195,25 @@ def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tmp_path):
     for one, other in zip(runs[0][0], runs[1][0], strict=True):
         for a, b in zip(one.get_weights(), other.get_weights(), strict=True):
             assert np.array_equal(a, b)
+
+
+def test_the_first_member_answers_alone_exactly_when_it_is_sure(tmp_path):
+    from mnistdraw.train import RECIPE, export, train
+
+    members, card = train(tmp_path, "tiny", epochs=1, batch_size=64, subset=1000, members=2)
+    images = (data.load("test")[0][:64] / 255).astype(np.float32)[..., None]
+    temperature = card["calibration"]["temperature"]
+    logits = [m.predict(images, verbose=0) / temperature for m in members]
+    first, second = (np.exp(z) / np.exp(z).sum(1, keepdims=True) for z in logits)
+    alone_above = float(np.median(first.max(1)))  # half of them sure, half not
+    path = tmp_path / "cascade.onnx"
+    export(members, card["calibration"], {**RECIPE, "first_member_alone_above": alone_above}, path)
+    session = Recognizer(path).session
+    sure = first.max(1) > alone_above
+    assert 0 < sure.sum() < len(images)
+    for image, one, both, alone in zip(images, first, (first + second) / 2, sure, strict=True):
+        (answer,) = session.run(None, {"image": image[None]})
+        np.testing.assert_allclose(answer[0], one if alone else both, atol=1e-5)
+    (batch,) = session.run(None, {"image": images})  # the same, whatever the batch holds
+    expected = np.where(sure[:, None], first, (first + second) / 2)
+    np.testing.assert_allclose(batch, expected, atol=1e-5)
