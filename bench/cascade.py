@@ -29,12 +29,18 @@ from .notdigit import held_out_non_digits, redrawn_digits
 from .stats import percentile
 
 
+def alone_above(model: onnx.ModelProto) -> onnx.TensorProto:
+    """The graph's threshold above which the first member answers alone (train.cascade)."""
+    (tensor,) = [t for t in model.graph.initializer if t.name == "alone_above"]
+    return tensor
+
+
 def with_alone_above(model: onnx.ModelProto, value: float) -> ort.InferenceSession:
     """The shipped graph with another threshold: 2 runs every member for every image (the
     ensemble), -1 the first member alone."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
-    (tensor,) = [t for t in model.graph.initializer if t.name == "alone_above"]
-    tensor.CopyFrom(helper.make_tensor("alone_above", onnx.TensorProto.FLOAT, [], [value]))
+    threshold = helper.make_tensor("alone_above", onnx.TensorProto.FLOAT, [], [value])
+    alone_above(model).CopyFrom(threshold)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     return ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
@@ -62,8 +68,7 @@ def main(argv=None):
 
     shipped = Recognizer(args.model)
     model = onnx.load(str(args.model))
-    (tensor,) = [t for t in model.graph.initializer if t.name == "alone_above"]
-    alone_above = round(float(tensor.float_data[0]), 6)
+    shipped_above = round(float(alone_above(model).float_data[0]), 6)
     ensemble_only, first_only = with_alone_above(model, 2.0), with_alone_above(model, -1.0)
     x_test, y_test = mnist_test_set()
     drawn, drawn_labels, drawn_blank = redrawn_digits(args.digits, args.seed)
@@ -77,16 +82,16 @@ def main(argv=None):
     for name, (images, _) in sets.items():
         batch = {"image": images[..., None]}
         ensemble, first = (s.run(None, batch)[0] for s in (ensemble_only, first_only))
-        alone = first.max(1) > alone_above
+        alone = first.max(1) > shipped_above
         as_shipped = shipped.session.run(None, batch)[0]
         assert np.allclose(as_shipped, np.where(alone[:, None], first, ensemble), atol=1e-6)
         read[name] = (ensemble / ensemble.sum(1, keepdims=True), first)
 
-    print(f"model {shipped.id}: the first member answers alone above {alone_above}")
+    print(f"model {shipped.id}: the first member answers alone above {shipped_above}")
     header = ["alone above", "alone MNIST", "drawn", "non-digits", "answers changed",
               "MNIST acc.", "drawn acc.", "MNIST ECE", "drawn ECE", "non-digits ref."]  # fmt: skip
     print("".join(f"{h:>16}" for h in header))
-    for above in sorted({0.99, 0.995, 0.998, alone_above}) + [None]:
+    for above in sorted({0.99, 0.995, 0.998, shipped_above}) + [None]:
         row, changed, probabilities = [above or "never"], 0, {}
         for name, (ensemble, first) in read.items():
             alone = first.max(1) > above if above else np.zeros(len(first), bool)
@@ -101,7 +106,7 @@ def main(argv=None):
                 f"{redrawn['accuracy_refusals_as_errors']:.2%}",
                 f"{mnist['calibration_error']:.2%}", f"{redrawn['calibration_error']:.2%}",
                 f"{refused:.2%}"]  # fmt: skip
-        marker = "   <- shipped" if above == alone_above else ""
+        marker = "   <- shipped" if above == shipped_above else ""
         print("".join(f"{c:>16}" for c in row) + marker)
 
     images = np.resize(drawn, (args.runs, 28, 28))[..., None]

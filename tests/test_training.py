@@ -182,13 +182,21 @@ def test_cgi_bin_train_refuses_a_cgi_request(tmp_path):
         assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
 
 
-def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """Two runs of the same tiny two-member training, in tmp/0 and tmp/1: (members, card)."""
     from mnistdraw.train import train
 
+    tmp_path = tmp_path_factory.mktemp("tiny")
     runs = [
         train(tmp_path / str(i), "tiny", epochs=1, batch_size=64, subset=1000, members=2)
         for i in range(2)
     ]
+    return tmp_path, runs
+
+
+def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tiny_runs):
+    tmp_path, runs = tiny_runs
     model = Recognizer(tmp_path / "0/tiny.onnx")
     assert model.probabilities(np.zeros((3, 28, 28))).shape == (3, 11)
     assert runs[0][1]["test"] == runs[1][1]["test"]
@@ -197,14 +205,14 @@ def test_the_same_seed_gives_the_same_weights_and_ensembles_export(tmp_path):
             assert np.array_equal(a, b)
 
 
-def test_the_first_member_answers_alone_exactly_when_it_is_sure(tmp_path):
-    from mnistdraw.train import RECIPE, export, train
+def test_the_first_member_answers_alone_exactly_when_it_is_sure(tiny_runs, tmp_path):
+    from mnistdraw.train import RECIPE, _softmax, export
 
-    members, card = train(tmp_path, "tiny", epochs=1, batch_size=64, subset=1000, members=2)
+    _, runs = tiny_runs
+    members, card = runs[0]
     images = (data.load("test")[0][:64] / 255).astype(np.float32)[..., None]
     temperature = card["calibration"]["temperature"]
-    logits = [m.predict(images, verbose=0) / temperature for m in members]
-    first, second = (np.exp(z) / np.exp(z).sum(1, keepdims=True) for z in logits)
+    first, second = (_softmax(m.predict(images, verbose=0), temperature) for m in members)
     alone_above = float(np.median(first.max(1)))  # half of them sure, half not
     path = tmp_path / "cascade.onnx"
     export(members, card["calibration"], {**RECIPE, "first_member_alone_above": alone_above}, path)
