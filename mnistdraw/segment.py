@@ -20,7 +20,7 @@ touching. So:
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -44,6 +44,7 @@ OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width ar
 HATCHING = 0.25  # lines read as 1 that overlap by this share are hatching, not 11
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 PAIR_STEPS = 4  # a stroke with room for two digits is cut every 1/4 of the line height
+CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
 CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
 CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
 JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
@@ -108,6 +109,9 @@ class Atom:
     bottom: int
     cut: bool = False  # a slice of a group cut apart: a guess, to be weighed
     pair: bool = False  # a slice of a stroke with room for two digits: read as one's left or right
+    # a slice's first and last column + 1 on each row from `top` (int [2, bottom - top]), for
+    # a slice between two cuts that bend around the ink (cut_paths)
+    bounds: np.ndarray | None = field(default=None, compare=False)
 
 
 def components(core: np.ndarray, box, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
@@ -172,20 +176,72 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
 
 def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
     """A group that may be digits that touch, cut into slices: a stroke with room for two digits
-    at most is cut every 1/PAIR_STEPS of the line height across its middle (the best straight
-    cut between two touching digits is seldom at the thinnest column), a wider one at its
-    thinnest columns."""
+    at most is cut from every 1/PAIR_STEPS of the line height across its middle (the best cut
+    between two touching digits is seldom at the thinnest column), a wider one from its
+    thinnest columns. Each cut runs from the top down around the ink (cut_paths): digits that
+    touch lean into each other, and a straight cut leaves a piece of one with the other."""
     width = group.right - group.left
     pair = width <= MAX_WIDTH * line_height
     if pair:
         step = max(1, line_height // PAIR_STEPS)
-        edges = sorted({0, *range(round(0.15 * width), round(0.85 * width) + 1, step), width})
+        starts = range(round(0.15 * width), round(0.85 * width) + 1, step)
     else:
-        edges = [0, *thin_columns(group, labels, line_height), width]
+        starts = thin_columns(group, labels, line_height)
+    window = labels[group.top : group.bottom, group.left : group.right]
+    stroke = np.isin(window, group.labels)
+    columns = np.arange(width)[None, :]
+
+    def inked(left, right) -> bool:
+        return bool((stroke & (columns >= left[:, None]) & (columns < right[:, None])).any())
+
+    edges = [np.zeros(len(stroke), int)]
+    starts = [x for x in starts if 0 < x < width]  # a cut at the edge cuts nothing off
+    for cut in np.unique(cut_paths(stroke, starts), axis=0):  # cuts that meet are one
+        if inked(edges[-1], cut):
+            edges.append(cut)
+    if len(edges) > 1 and not inked(edges[-1], np.full(len(stroke), width)):
+        edges.pop()
+    edges.append(np.full(len(stroke), width))
     return [
-        Atom(group.labels, group.left + a, group.left + b, group.top, group.bottom, True, pair)
-        for a, b in zip(edges, edges[1:], strict=False)
+        Atom(
+            group.labels,
+            group.left + int(left.min()),
+            group.left + int(right.max()),
+            group.top,
+            group.bottom,
+            True,
+            pair,
+            np.stack([left, right]) + group.left,
+        )
+        for left, right in zip(edges, edges[1:], strict=False)
     ]
+
+
+def cut_paths(stroke: np.ndarray, starts: list[int]) -> np.ndarray:
+    """For each start column, the cut from the top row to the bottom one that crosses the least
+    ink, moving at most a column a row (a step aside costs CUT_STEP of a pixel of ink); cuts
+    never cross, in the order of their starts. int [len(starts), rows], columns where the
+    right side begins."""
+    rows, width = stroke.shape
+    count = len(starts)
+    if not count:
+        return np.zeros((0, rows), int)
+    cost = stroke.astype(np.float32)
+    total = np.full((count, width + 2), np.inf, np.float32)  # a column of inf on each side
+    total[np.arange(count), np.asarray(starts) + 1] = cost[0, starts]
+    moves = np.zeros((rows, count, width), np.int8)  # -1, 0, 1: from the column left, same, right
+    step = np.float32(CUT_STEP)
+    for y in range(1, rows):
+        options = np.stack([total[:, :-2] + step, total[:, 1:-1], total[:, 2:] + step])
+        choice = options.argmin(axis=0)
+        moves[y] = choice - 1
+        total[:, 1:-1] = np.take_along_axis(options, choice[None], 0)[0] + cost[y]
+    path = np.empty((count, rows), int)
+    x = total[:, 1:-1].argmin(axis=1)
+    for y in range(rows - 1, -1, -1):
+        path[:, y] = x
+        x = x + moves[y, np.arange(count), x]
+    return np.maximum.accumulate(path, axis=0)
 
 
 def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]:
@@ -228,17 +284,22 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     joined = [atoms[0]]  # neighbouring slices of one stroke: one window, not one each
     for atom in atoms[1:]:
         last = joined[-1]
-        if atom.labels == last.labels and atom.left == last.right:
-            top, bottom = min(last.top, atom.top), max(last.bottom, atom.bottom)
-            joined[-1] = Atom(last.labels, last.left, atom.right, top, bottom)
+        if atom.bounds is not None and last.bounds is not None and atom.labels == last.labels:
+            bounds = np.stack([last.bounds[0], atom.bounds[1]])
+            joined[-1] = Atom(last.labels, last.left, atom.right, last.top, last.bottom, True,
+                              last.pair, bounds)  # fmt: skip
         else:
             joined.append(atom)
     for atom in joined:
         window = (slice(atom.top, atom.bottom), slice(atom.left, atom.right))
         if len(atom.labels) == 1:  # most pieces: a comparison takes 1 % of isin's time
-            mask[window] |= labels[window] == atom.labels[0]
+            ink = labels[window] == atom.labels[0]
         else:
-            mask[window] |= np.isin(labels[window], atom.labels)
+            ink = np.isin(labels[window], atom.labels)
+        if atom.bounds is not None:  # only the columns between its cuts, row by row
+            columns = np.arange(atom.left, atom.right)[None, :]
+            ink &= (columns >= atom.bounds[0][:, None]) & (columns < atom.bounds[1][:, None])
+        mask[window] |= ink
     return mask
 
 
