@@ -3,7 +3,6 @@
 
 import base64
 import binascii
-import io
 import json
 import logging
 import math
@@ -13,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
+import cv2
 import numpy as np
-from PIL import Image
 
 from .errors import ERRORS
 from .preprocess import PreprocessError, decode, too_many_pixels
@@ -135,17 +134,19 @@ def wants_explain(query: str, options: dict) -> bool:
     raise BadRequest("The explain option takes 1 or 0 (true or false in JSON).")
 
 
-def png_data_url(image: Image.Image) -> str:
-    """An image as a PNG data URL, for an answer: zlib level 1 is 4x faster than 6 and the
-    PNG only ~15 % larger."""
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+def png_data_url(image: np.ndarray) -> str:
+    """A grey (H, W) or RGB (H, W, 3) uint8 image as a PNG data URL, for an answer. OpenCV
+    encodes a 28x28 input in half Pillow's time; zlib level 1 is 4x faster than 6 and the PNG
+    only ~15 % larger."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    _, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def to_png_data_url(pixels: np.ndarray) -> str:
     """A 28x28 model input (floats in [0, 1]) as a PNG data URL."""
-    return png_data_url(Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L"))
+    return png_data_url(np.round(pixels * 255).astype(np.uint8))
 
 
 def _entry(piece: Piece, model: Recognizer, scale: float) -> dict:

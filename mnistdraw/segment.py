@@ -11,9 +11,9 @@ touching. So:
    separates two things; closer groups, or a short one (a stray part of a digit), may be one
    digit or two;
 4. every group is read alone, all in one batch. A single stroke that may be digits that
-   touch (a line height wide or more, and read as one digit less surely than CUT_BELOW) is
-   cut into slices: every 1/PAIR_STEPS of the line height across its middle when there is
-   room for two digits at most, at its thin columns when for more;
+   touch (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
+   CUT_BELOW) is cut into slices by cuts that start every 1/PAIR_STEPS of the line height
+   along its top and run down around the ink, crossing as little of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
    could be one digit are read too (one more batch), and the split whose pieces read best
    wins (dynamic programming, with priors from the geometry).
@@ -33,7 +33,6 @@ from .preprocess import (
     core_ink,
     margin_for,
     measured_ink,
-    stroke_width,
     to_mnist_box,
     whole_box,
 )
@@ -43,11 +42,11 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 HATCHING = 0.25  # lines read as 1 that overlap by this share are hatching, not 11
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-PAIR_STEPS = 4  # a stroke with room for two digits is cut every 1/4 of the line height
+PAIR_STEPS = 4  # a stroke that may be digits that touch is cut every 1/4 of the line height
+CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
 CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
 CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
 CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
-JOIN = 2.5  # a thin column crosses at most this many stroke widths of ink
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
@@ -175,18 +174,15 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
 
 
 def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
-    """A group that may be digits that touch, cut into slices: a stroke with room for two digits
-    at most is cut from every 1/PAIR_STEPS of the line height across its middle (the best cut
-    between two touching digits is seldom at the thinnest column), a wider one from its
-    thinnest columns. Each cut runs from the top down around the ink (cut_paths): digits that
-    touch lean into each other, and a straight cut leaves a piece of one with the other."""
+    """A group that may be digits that touch, cut into slices: cuts start every 1/PAIR_STEPS
+    of the line height along its top (the best cut between two touching digits is seldom at
+    the thinnest column) and run down around the ink (cut_paths): digits that touch lean into
+    each other, and a straight cut leaves a piece of one with the other."""
     width = group.right - group.left
     pair = width <= MAX_WIDTH * line_height
-    if pair:
-        step = max(1, line_height // PAIR_STEPS)
-        starts = range(round(0.15 * width), round(0.85 * width) + 1, step)
-    else:
-        starts = thin_columns(group, labels, line_height)
+    step = max(1, line_height // PAIR_STEPS)
+    edge = max(1, round(CUT_EDGE * line_height))
+    starts = range(edge, width - edge + 1, step)
     window = labels[group.top : group.bottom, group.left : group.right]
     stroke = np.isin(window, group.labels)
     columns = np.arange(width)[None, :]
@@ -195,7 +191,6 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
         return bool((stroke & (columns >= left[:, None]) & (columns < right[:, None])).any())
 
     edges = [np.zeros(len(stroke), int)]
-    starts = [x for x in starts if 0 < x < width]  # a cut at the edge cuts nothing off
     for cut in np.unique(cut_paths(stroke, starts), axis=0):  # cuts that meet are one
         if inked(edges[-1], cut):
             edges.append(cut)
@@ -242,27 +237,6 @@ def cut_paths(stroke: np.ndarray, starts: list[int]) -> np.ndarray:
         path[:, y] = x
         x = x + moves[y, np.arange(count), x]
     return np.maximum.accumulate(path, axis=0)
-
-
-def thin_columns(group: Atom, labels: np.ndarray, line_height: int) -> list[int]:
-    """Where to cut a stroke with room for several digits that touch: its thinnest columns."""
-    width = group.right - group.left
-    window = np.isin(labels[group.top : group.bottom, group.left : group.right], group.labels)
-    column_ink = window.sum(axis=0)
-    # Where two digits touch, a column crosses little ink: a stroke or two at the join. A
-    # column through the middle of a star or a scribble crosses more, and is no cut.
-    thin = column_ink <= JOIN * stroke_width(window)
-    # thin columns at least a sixth of the height apart, none in the outer 15 % of the box
-    spacing = max(1, line_height // 6)
-    cuts = []
-    for x in np.argsort(column_ink, kind="stable"):
-        if not thin[x]:
-            break
-        if 0.15 * width <= x <= 0.85 * width and all(abs(x - c) >= spacing for c in cuts):
-            cuts.append(int(x))
-        if len(cuts) >= 2 * round(width / (0.6 * line_height)):  # two per digit that may be there
-            break
-    return sorted(cuts)
 
 
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:

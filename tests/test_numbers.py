@@ -246,3 +246,24 @@ def test_every_slice_of_a_cut_stroke_holds_ink(height):
         labels, atoms = segment.components(core, segment.bbox(core), 0)
         for part in segment.cut_candidates(atoms[0], labels, height):
             assert segment.piece_mask([part], labels).any(), (height, width, part)
+
+
+def test_a_cut_bends_around_the_ink():
+    """Two strokes of slanted writing joined at the bottom: they share columns, so every
+    straight cut leaves a piece of one with the other; the cut follows the gap between them
+    and crosses the join only."""
+    rows, width = 60, 44
+    left, right = np.zeros((rows, width), bool), np.zeros((rows, width), bool)
+    for y in range(rows):
+        lean = y * 16 // rows
+        left[y, 3 + lean : 9 + lean] = True
+        right[y, 20 + lean : 26 + lean] = True
+    join = np.zeros_like(left)
+    join[-3:, 10:36] = True
+    (cut,) = segment.cut_paths(left | right | join, [15])
+    left_of_cut = np.arange(width)[None, :] < cut[:, None]
+    assert (left & left_of_cut).sum() >= 0.99 * left.sum(), cut
+    assert (right & ~left_of_cut).sum() >= 0.99 * right.sum(), cut
+    for column in range(width):
+        kept_left, kept_right = left[:, :column].sum(), right[:, column:].sum()
+        assert kept_left < 0.98 * left.sum() or kept_right < 0.98 * right.sum(), column
