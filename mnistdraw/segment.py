@@ -45,7 +45,7 @@ SURE_GAP = 0.2  # a gap of this share of the line height always separates two th
 PAIR_STEPS = 4  # a stroke that may be digits that touch is cut every 1/4 of the line height
 CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
 CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
-CUT_WIDTH = 1.0  # a stroke at least this wide x the line height may be digits that touch: cut
+CUT_WIDTH = 0.7  # a stroke at least this wide x the line height may be digits that touch: cut
 CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -460,12 +460,12 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
 
 def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
     """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
-    height, is wide enough for two narrow digits and reads as one digit less surely than
-    CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a server
-    those few requests are what its p99 and throughput pay for). A stroke read as "not a
-    digit" is cut too: two touching digits read so whole, a letter's pieces must then read
-    as sure digits (`boundary`). Strokes that do not touch (a 7 with a long bar) are one
-    digit: never cut."""
+    height, is wide enough for a 1 beside another digit and reads as one digit less surely
+    than CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a
+    server those few requests are what its p99 and throughput pay for). A stroke read as
+    "not a digit" is cut too: two touching digits read so whole, a letter's pieces must then read
+    as sure digits (`boundary`). Strokes that do not touch are not cut: a 7 with a long bar is
+    one digit, and a face's outline cut beside its eyes reads as 1 and 3."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
         len(group.labels) == 1
