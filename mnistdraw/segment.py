@@ -212,31 +212,33 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     ]
 
 
-def cut_paths(stroke: np.ndarray, starts: list[int]) -> np.ndarray:
+def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     """For each start column, the cut from the top row to the bottom one that crosses the least
     ink, moving at most a column a row (a step aside costs CUT_STEP of a pixel of ink); cuts
-    never cross, in the order of their starts. int [len(starts), rows], columns where the
-    right side begins."""
+    never cross, in the order of their starts. int [len(starts), rows], the column where the
+    right side begins on each row."""
     rows, width = stroke.shape
-    count = len(starts)
-    if not count:
-        return np.zeros((0, rows), int)
     cost = stroke.astype(np.float32)
-    total = np.full((count, width + 2), np.inf, np.float32)  # a column of inf on each side
-    total[np.arange(count), np.asarray(starts) + 1] = cost[0, starts]
-    moves = np.zeros((rows, count, width), np.int8)  # -1, 0, 1: from the column left, same, right
     step = np.float32(CUT_STEP)
-    for y in range(1, rows):
-        options = np.stack([total[:, :-2] + step, total[:, 1:-1], total[:, 2:] + step])
-        choice = options.argmin(axis=0)
-        moves[y] = choice - 1
-        total[:, 1:-1] = np.take_along_axis(options, choice[None], 0)[0] + cost[y]
-    path = np.empty((count, rows), int)
-    x = total[:, 1:-1].argmin(axis=1)
-    for y in range(rows - 1, -1, -1):
-        path[:, y] = x
-        x = x + moves[y, np.arange(count), x]
-    return np.maximum.accumulate(path, axis=0)
+    # the least ink from each pixel down to the bottom row, computed once for every start;
+    # a column of inf on each side keeps cuts inside
+    to_go = np.full((rows, width + 2), np.inf, np.float32)
+    to_go[-1, 1:-1] = cost[-1]
+    for y in range(rows - 2, -1, -1):
+        below = to_go[y + 1]
+        to_go[y, 1:-1] = cost[y] + np.minimum(below[1:-1], np.minimum(below[:-2], below[2:]) + step)
+    paths = np.empty((len(starts), rows), int)
+    x = np.asarray(starts, int)
+    for y in range(rows):
+        paths[:, y] = x
+        if y + 1 < rows:  # follow the least ink down: straight on, or a column left or right
+            below = to_go[y + 1]
+            options = np.stack([below[x + 1], below[x] + step, below[x + 2] + step])
+            x = x + MOVES[options.argmin(axis=0)]
+    return np.maximum.accumulate(paths, axis=0)
+
+
+MOVES = np.array([0, -1, 1])
 
 
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:
