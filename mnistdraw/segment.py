@@ -20,7 +20,7 @@ touching. So:
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -212,6 +212,9 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     ]
 
 
+MOVES = np.array([0, -1, 1])  # a cut's step down: straight on, a column left, a column right
+
+
 def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     """For each start column, the cut from the top row to the bottom one that crosses the least
     ink, moving at most a column a row (a step aside costs CUT_STEP of a pixel of ink); cuts
@@ -238,9 +241,6 @@ def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     return np.maximum.accumulate(paths, axis=0)
 
 
-MOVES = np.array([0, -1, 1])
-
-
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:
     """Atoms split where a gap certainly separates two things: a wide gap between tall
     pieces (a short piece apart may be a stray part of the digit beside it)."""
@@ -262,8 +262,7 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
         last = joined[-1]
         if atom.bounds is not None and last.bounds is not None and atom.labels == last.labels:
             bounds = np.stack([last.bounds[0], atom.bounds[1]])
-            joined[-1] = Atom(last.labels, last.left, atom.right, last.top, last.bottom, True,
-                              last.pair, bounds)  # fmt: skip
+            joined[-1] = replace(last, right=atom.right, bounds=bounds)
         else:
             joined.append(atom)
     for atom in joined:
@@ -465,9 +464,9 @@ def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
     height, is wide enough for a 1 beside another digit and reads as one digit less surely
     than CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a
     server those few requests are what its p99 and throughput pay for). A stroke read as
-    "not a digit" is cut too: two touching digits read so whole, a letter's pieces must then read
-    as sure digits (`boundary`). Strokes that do not touch are not cut: a 7 with a long bar is
-    one digit, and a face's outline cut beside its eyes reads as 1 and 3."""
+    "not a digit" is cut too: two touching digits read so whole, a letter's pieces must then
+    read as sure digits (`boundary`). Strokes that do not touch are not cut: a 7 with a long
+    bar is one digit, and a face's outline cut beside its eyes reads as 1 and 3."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
         len(group.labels) == 1
