@@ -10,8 +10,8 @@ touching. So:
 3. a gap wider than SURE_GAP of the line's height between two tall groups certainly
    separates two things; closer groups, or a short one (a stray part of a digit), may be one
    digit or two;
-4. every group is read alone, all in one batch. A single stroke that may be digits that
-   touch (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
+4. every group is read alone, all in one batch. A group that may be digits that touch
+   (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
    CUT_BELOW) is cut into slices by cuts that start every 1/PAIR_STEPS of the line height
    along its top and run down around the ink, crossing as little of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
@@ -45,7 +45,7 @@ SURE_GAP = 0.2  # a gap of this share of the line height always separates two th
 PAIR_STEPS = 4  # a stroke that may be digits that touch is cut every 1/4 of the line height
 CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
 CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
-CUT_WIDTH = 0.7  # a stroke at least this wide x the line height may be digits that touch: cut
+CUT_WIDTH = 0.7  # a group at least this wide x the line height may be digits that touch: cut
 CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -338,8 +338,8 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         read_all(list(found.values()), read)
         return found
 
-    # First each group alone; a single stroke that may be digits that touch is then cut into
-    # slices, each slice an atom, the whole stroke a candidate spanning its slices.
+    # First each group alone; a group that may be digits that touch is then cut into
+    # slices, each slice an atom, the whole group a candidate spanning its slices.
     alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
     candidates = {}
     pairs = {}  # run -> (first, last + 1) of the slices of each stroke with room for two
@@ -350,7 +350,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             piece = alone[(r, i, i + 1)]
             parts = (
                 cut_candidates(group, labels, line_height)
-                if may_touch(group, piece, line_height)
+                if may_touch(group, piece, labels, line_height)
                 else [group]
             )
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
@@ -459,21 +459,35 @@ def split_prior(left: Piece, right: Piece, line_height: int) -> float:
     return UNSURE_SPLIT if shorter >= FULL else -np.inf
 
 
-def may_touch(group: Atom, piece: Piece, line_height: int) -> bool:
-    """Whether one stroke may be digits that touch, to be cut: it spans most of the line's
+def may_touch(group: Atom, piece: Piece, labels: np.ndarray, line_height: int) -> bool:
+    """Whether a group may be digits that touch, to be cut: it spans most of the line's
     height, is wide enough for a 1 beside another digit and reads as one digit less surely
     than CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a
-    server those few requests are what its p99 and throughput pay for). A stroke read as
-    "not a digit" is cut too: two touching digits read so whole, a letter's pieces must then
-    read as sure digits (`boundary`). Strokes that do not touch are not cut: a 7 with a long
-    bar is one digit, and a face's outline cut beside its eyes reads as 1 and 3."""
+    server those few requests are what its p99 and throughput pay for). A group read as "not
+    a digit" is cut too: two touching digits read so whole, a letter's pieces must then read
+    as sure digits (`boundary`). A group of several strokes is cut too (a 5 whose hat stands
+    apart, touching the next digit), unless a stroke lies inside another's loop: a face's
+    outline cut beside its eyes reads as 1 and 3."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
-        len(group.labels) == 1
-        and height >= FULL * line_height
+        height >= FULL * line_height
         and piece.best_digit() < CUT_BELOW
         and width >= CUT_WIDTH * line_height
+        and (len(group.labels) == 1 or not encloses(group, labels))
     )
+
+
+def encloses(group: Atom, labels: np.ndarray) -> bool:
+    """Whether one stroke of a group lies inside the loop of another: eyes in a face."""
+    window = labels[group.top : group.bottom, group.left : group.right]
+    strokes = [np.pad(window == label, 1) for label in group.labels]  # a border of paper
+    for outer in strokes:
+        # the paper that cannot be reached from the border without crossing this stroke
+        _, paper = cv2.connectedComponents((~outer).view(np.uint8), connectivity=4)
+        holes = (paper != paper[0, 0]) & ~outer
+        if any((holes & inner).any() for inner in strokes if inner is not outer):
+            return True
+    return False
 
 
 def _whole(ink, strongest, box, read=None) -> Piece:

@@ -10,6 +10,7 @@ import time
 from functools import cache
 from itertools import pairwise
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -267,3 +268,16 @@ def test_a_cut_bends_around_the_ink():
     for column in range(width):
         kept_left, kept_right = left[:, :column].sum(), right[:, column:].sum()
         assert kept_left < 0.98 * left.sum() or kept_right < 0.98 * right.sum(), column
+
+
+def test_a_stroke_inside_another_s_loop_keeps_a_group_whole():
+    """Eyes inside a face: such a group is never cut (its halves read as 1 and 3). A hat beside
+    a loop (a 5 whose hat stands apart, touching a 0) may be."""
+    labels = np.zeros((100, 160), np.uint16)
+    cv2.circle(labels, (50, 50), 40, 1, 6)  # a face's outline
+    cv2.circle(labels, (35, 40), 4, 2, -1)  # an eye
+    cv2.line(labels, (100, 10), (150, 10), 3, 6)  # a hat, outside every loop
+    face = segment.Atom((1, 2), 0, 160, 0, 100)
+    hat_and_loop = segment.Atom((1, 3), 0, 160, 0, 100)
+    assert segment.encloses(face, labels)
+    assert not segment.encloses(hat_and_loop, labels)
