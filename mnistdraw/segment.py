@@ -46,6 +46,7 @@ PAIR_STEPS = 4  # a stroke that may be digits that touch is cut every 1/4 of the
 CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
 CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
 CUT_WIDTH = 0.7  # a group at least this wide x the line height may be digits that touch: cut
+CUT_STROKES = 3  # a group of more strokes than this is not digits that touch: not cut
 CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
@@ -465,14 +466,15 @@ def may_touch(group: Atom, piece: Piece, labels: np.ndarray, line_height: int) -
     than CUT_BELOW (a wide 0 read at 60 % is one: a cut costs some 10 model reads, and in a
     server those few requests are what its p99 and throughput pay for). A group read as "not
     a digit" is cut too: two touching digits read so whole, a letter's pieces must then read
-    as sure digits (`boundary`). A group of several strokes is cut too (a 5 whose hat stands
-    apart, touching the next digit), unless a stroke lies inside another's loop: a face's
-    outline cut beside its eyes reads as 1 and 3."""
+    as sure digits (`boundary`). A group of up to CUT_STROKES strokes is cut too (a 5 whose
+    hat stands apart, touching the next digit), unless a stroke lies inside another's loop:
+    a face's outline cut beside its eyes reads as 1 and 3."""
     width, height = group.right - group.left, group.bottom - group.top
     return (
         height >= FULL * line_height
         and piece.best_digit() < CUT_BELOW
         and width >= CUT_WIDTH * line_height
+        and len(group.labels) <= CUT_STROKES
         and (len(group.labels) == 1 or not encloses(group, labels))
     )
 
