@@ -60,7 +60,7 @@ def held_out_non_digits(count: int, seed: int, model: Recognizer | None = None):
         if image is not None:
             images.append(image)
             kept.append(kind)
-            if model:
+            if model is not None:
                 pieces, _ = segment(drawing, model.read)
                 served.append(any(model.refuses(p.not_a_digit) for p in pieces))
     blank_share = {k: float(np.mean(v)) for k, v in blank.items()}

@@ -335,17 +335,17 @@ def explain(recognizer, pixels: np.ndarray, scores) -> dict:
     return {
         "method": "occlusion",
         "digit": shown["digit"],
-        "saliency": png_data_url(np.asarray(shown["saliency"])),
+        "saliency": png_data_url(shown["saliency"]),
         "runner_up": {
             "digit": shown["runner_up"]["digit"],
-            "saliency": png_data_url(np.asarray(shown["runner_up"]["saliency"])),
+            "saliency": png_data_url(shown["runner_up"]["saliency"]),
         },
         "layers": [
             {
                 "name": layer.name,
                 "shape": list(layer.shape),
                 "grid": list(grid_of(layer.shape[2])),
-                "maps": png_data_url(np.asarray(image)),
+                "maps": png_data_url(image),
             }
             for layer, image in shown["layers"]
         ],

@@ -12,7 +12,7 @@ touching. So:
    digit or two;
 4. every group is read alone, all in one batch. A group that may be digits that touch
    (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
-   CUT_BELOW) is cut into slices by cuts that start every 1/PAIR_STEPS of the line height
+   CUT_BELOW) is cut into slices by cuts that start every 1/CUTS_PER_LINE of the line height
    along its top and run down around the ink, crossing as little of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
    could be one digit are read too (one more batch), and the split whose pieces read best
@@ -42,12 +42,12 @@ MAX_COMPONENTS = 400  # connected pieces of ink worth looking at; beyond: `too_m
 OVERLAP = 0.5  # pieces overlapping by this share of the narrower one's width are one group
 HATCHING = 0.25  # lines read as 1 that overlap by this share are hatching, not 11
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
-PAIR_STEPS = 4  # a stroke that may be digits that touch is cut every 1/4 of the line height
+CUTS_PER_LINE = 4  # a group that may be digits that touch is cut every 1/4 of the line height
 CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
-CUT_STEP = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
+CUT_ASIDE = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
 CUT_WIDTH = 0.7  # a group at least this wide x the line height may be digits that touch: cut
 CUT_STROKES = 3  # a group of more strokes than this is not digits that touch: not cut
-CUT_BELOW = 0.5  # a stroke read as one digit this surely is one: not cut (a cut costs ~10 reads)
+CUT_BELOW = 0.5  # a group read as one digit this surely is one: not cut (a cut costs ~10 reads)
 SURE = 0.9  # a tall piece read as a digit this surely is not tried with its neighbours
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
@@ -175,13 +175,13 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
 
 
 def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
-    """A group that may be digits that touch, cut into slices: cuts start every 1/PAIR_STEPS
+    """A group that may be digits that touch, cut into slices: cuts start every 1/CUTS_PER_LINE
     of the line height along its top (the best cut between two touching digits is seldom at
     the thinnest column) and run down around the ink (cut_paths): digits that touch lean into
     each other, and a straight cut leaves a piece of one with the other."""
     width = group.right - group.left
     pair = width <= MAX_WIDTH * line_height
-    step = max(1, line_height // PAIR_STEPS)
+    step = max(1, line_height // CUTS_PER_LINE)
     edge = max(1, round(CUT_EDGE * line_height))
     starts = range(edge, width - edge + 1, step)
     window = labels[group.top : group.bottom, group.left : group.right]
@@ -218,12 +218,12 @@ MOVES = np.array([0, -1, 1])  # a cut's step down: straight on, a column left, a
 
 def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     """For each start column, the cut from the top row to the bottom one that crosses the least
-    ink, moving at most a column a row (a step aside costs CUT_STEP of a pixel of ink); cuts
+    ink, moving at most a column a row (a step aside costs CUT_ASIDE of a pixel of ink); cuts
     never cross, in the order of their starts. int [len(starts), rows], the column where the
     right side begins on each row."""
     rows, width = stroke.shape
     cost = stroke.astype(np.float32)
-    step = np.float32(CUT_STEP)
+    step = np.float32(CUT_ASIDE)
     # the least ink from each pixel down to the bottom row, computed once for every start;
     # a column of inf on each side keeps cuts inside
     to_go = np.full((rows, width + 2), np.inf, np.float32)
