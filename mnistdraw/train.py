@@ -41,7 +41,7 @@ RECIPE = {
     "validation_digits": 5000,  # the last training digits, held out to calibrate
     "non_digits": 0.25,  # non-digits drawn for training, per training digit
     "validation_non_digits": 3000,
-    "pairs": 0.1,  # touching pairs and pieces of pairs drawn as "not a digit", per training digit
+    "pairs": 0.2,  # touching pairs and pieces of pairs drawn as "not a digit", per training digit
     "pair_overlap": 0.1,  # at most, as a fraction of the narrower digit's width
     "pair_piece": (0.35, 0.7),  # of the cut digit's ink that a piece of a pair keeps
     "refused_validation_digits": 0.002,  # sets the not-a-digit threshold
