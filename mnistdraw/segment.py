@@ -13,7 +13,8 @@ touching. So:
 4. every group is read alone, all in one batch. A group that may be digits that touch
    (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
    CUT_BELOW) is cut into slices by cuts that start every 1/CUTS_PER_LINE of the line height
-   along its top and run down around the ink, crossing as little of it as they can;
+   along its top, and along its bottom, and run across it around the ink, crossing as little
+   of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
    could be one digit are read too (one more batch), and the split whose pieces read best
    wins (dynamic programming, with priors from the geometry).
@@ -178,7 +179,9 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     """A group that may be digits that touch, cut into slices: cuts start every 1/CUTS_PER_LINE
     of the line height along its top (the best cut between two touching digits is seldom at
     the thinnest column) and run down around the ink (cut_paths): digits that touch lean into
-    each other, and a straight cut leaves a piece of one with the other."""
+    each other, and a straight cut leaves a piece of one with the other. As many start along
+    its bottom and run up: where one digit's bar spans the top (77), the gap between two
+    digits is often plain only from below."""
     width = group.right - group.left
     pair = width <= MAX_WIDTH * line_height
     step = max(1, line_height // CUTS_PER_LINE)
@@ -192,7 +195,10 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
         return bool((stroke & (columns >= left[:, None]) & (columns < right[:, None])).any())
 
     edges = [np.zeros(len(stroke), int)]
-    for cut in np.unique(cut_paths(stroke, starts), axis=0):  # cuts that meet are one
+    paths = np.concatenate([cut_paths(stroke, starts), cut_paths(stroke[::-1], starts)[:, ::-1]])
+    # left to right, and made not to cross: slices lie between neighbouring cuts
+    paths = np.maximum.accumulate(paths[np.argsort(paths.mean(axis=1), kind="stable")], axis=0)
+    for cut in np.unique(paths, axis=0):  # cuts that meet are one
         if inked(edges[-1], cut):
             edges.append(cut)
     if len(edges) > 1 and not inked(edges[-1], np.full(len(stroke), width)):
