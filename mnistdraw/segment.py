@@ -45,6 +45,7 @@ HATCHING = 0.25  # lines read as 1 that overlap by this share are hatching, not 
 SURE_GAP = 0.2  # a gap of this share of the line height always separates two things
 CUTS_PER_LINE = 4  # a group that may be digits that touch is cut every 1/4 of the line height
 CUT_EDGE = 0.15  # no cut starts this share of the line height from a stroke's end
+MIN_SLICE = 0.01  # a slice holds this share of its group's ink, or its cut is dropped
 CUT_ASIDE = 0.03  # a cut's step aside costs this share of a pixel of ink: cuts bend only for ink
 CUT_WIDTH = 0.7  # a group at least this wide x the line height may be digits that touch: cut
 CUT_STROKES = 3  # a group of more strokes than this is not digits that touch: not cut
@@ -191,8 +192,11 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     stroke = np.isin(window, group.labels)
     columns = np.arange(width)[None, :]
 
+    least = max(1, MIN_SLICE * np.count_nonzero(stroke))
+
     def inked(left, right) -> bool:
-        return bool((stroke & (columns >= left[:, None]) & (columns < right[:, None])).any())
+        inside = stroke & (columns >= left[:, None]) & (columns < right[:, None])
+        return np.count_nonzero(inside) >= least
 
     edges = [np.zeros(len(stroke), int)]
     paths = np.concatenate([cut_paths(stroke, starts), cut_paths(stroke[::-1], starts)[:, ::-1]])
