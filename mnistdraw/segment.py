@@ -241,14 +241,14 @@ def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     for y in range(rows - 2, -1, -1):
         below = to_go[y + 1]
         to_go[y, 1:-1] = cost[y] + np.minimum(below[1:-1], np.minimum(below[:-2], below[2:]) + step)
+    # from each pixel, the step down towards the least ink: straight on, a column left or right
+    down = np.stack([to_go[1:, 1:-1], to_go[1:, :-2] + step, to_go[1:, 2:] + step]).argmin(axis=0)
     paths = np.empty((len(starts), rows), int)
     x = np.asarray(starts, int)
     for y in range(rows):
         paths[:, y] = x
-        if y + 1 < rows:  # follow the least ink down: straight on, or a column left or right
-            below = to_go[y + 1]
-            options = np.stack([below[x + 1], below[x] + step, below[x + 2] + step])
-            x = x + MOVES[options.argmin(axis=0)]
+        if y + 1 < rows:
+            x = x + MOVES[down[y, x]]
     return np.maximum.accumulate(paths, axis=0)
 
 
