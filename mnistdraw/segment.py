@@ -292,12 +292,16 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
 def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
     """The model input of the ink of `atoms`, other ink masked out."""
     mask = piece_mask(atoms, labels)
-    box = bbox(mask)
-    # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink
-    side = 2 * margin_for(box) + 1
-    near = cv2.dilate(mask.view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
-    pixels, dot = to_mnist_box(np.where(near, ink, 0), strongest, box, dots_allowed=True)
-    top, bottom, left, right = (int(v) for v in box)
+    top, bottom, left, right = bbox(mask)
+    # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink; only
+    # the box and its margin are read, so only they are masked
+    margin = margin_for((top, bottom, left, right))
+    y, x = max(top - margin, 0), max(left - margin, 0)
+    window = (slice(y, bottom + margin), slice(x, right + margin))
+    side = 2 * margin + 1
+    near = cv2.dilate(mask[window].view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
+    box = (top - y, bottom - y, left - x, right - x)
+    pixels, dot = to_mnist_box(np.where(near, ink[window], 0), strongest, box, dots_allowed=True)
     strokes = frozenset(label for atom in atoms for label in atom.labels)
     return Piece((left, top, right - left, bottom - top), pixels, dot, strokes)
 
