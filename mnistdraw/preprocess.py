@@ -245,14 +245,20 @@ def margin_for(box) -> int:
     return max(2, round(0.02 * max(bottom - top, right - left)))
 
 
+def fringe_window(box) -> tuple[tuple[slice, slice], tuple[int, int]]:
+    """The rows and columns of `box` widened by its strokes' fringe (margin_for), and the
+    first of each."""
+    top, bottom, left, right = box
+    margin = margin_for(box)
+    y, x = max(top - margin, 0), max(left - margin, 0)
+    return (slice(y, bottom + margin), slice(x, right + margin)), (y, x)
+
+
 def to_mnist_box(ink: np.ndarray, strongest: float, box, dots_allowed: bool = False):
     """The digit inside `box` of the ink map -> (float32 [28, 28] in [0, 1], is it a dot).
     A dot raises `blank` unless dots_allowed."""
-    margin = margin_for(box)
-    top, bottom, left, right = box
-    top, left = max(top - margin, 0), max(left - margin, 0)
-    bottom, right = bottom + margin, right + margin
-    crop = normalise_ink(ink[top:bottom, left:right], strongest)
+    window, _ = fringe_window(box)
+    crop = normalise_ink(ink[window], strongest)
     fine = _resize(crop, FINE)
     width = stroke_width(fine)
     dot = is_dot(fine, width)

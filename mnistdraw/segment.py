@@ -32,6 +32,7 @@ from .preprocess import (
     PreprocessError,
     bbox,
     core_ink,
+    fringe_window,
     margin_for,
     measured_ink,
     to_mnist_box,
@@ -292,16 +293,17 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
 def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
     """The model input of the ink of `atoms`, other ink masked out."""
     mask = piece_mask(atoms, labels)
-    top, bottom, left, right = bbox(mask)
+    box = bbox(mask)
+    top, bottom, left, right = box
     # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink; only
-    # the box and its margin are read, so only they are masked
-    margin = margin_for((top, bottom, left, right))
-    y, x = max(top - margin, 0), max(left - margin, 0)
-    window = (slice(y, bottom + margin), slice(x, right + margin))
-    side = 2 * margin + 1
+    # the box and its fringe are read, so only they are masked
+    window, (y, x) = fringe_window(box)
+    side = 2 * margin_for(box) + 1
     near = cv2.dilate(mask[window].view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
-    box = (top - y, bottom - y, left - x, right - x)
-    pixels, dot = to_mnist_box(np.where(near, ink[window], 0), strongest, box, dots_allowed=True)
+    in_window = (top - y, bottom - y, left - x, right - x)
+    pixels, dot = to_mnist_box(
+        np.where(near, ink[window], 0), strongest, in_window, dots_allowed=True
+    )
     strokes = frozenset(label for atom in atoms for label in atom.labels)
     return Piece((left, top, right - left, bottom - top), pixels, dot, strokes)
 
@@ -316,9 +318,7 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     core = core_ink(ink, strongest)
     top, bottom, left, right = whole_box(core)
     # the rest works on the ink's box and its fringe only: fewer pixels to label and mask
-    margin = margin_for((top, bottom, left, right))
-    y, x = max(top - margin, 0), max(left - margin, 0)
-    window = (slice(y, bottom + margin), slice(x, right + margin))
+    window, (y, x) = fringe_window((top, bottom, left, right))
     chosen = split(
         ink[window],
         strongest,
