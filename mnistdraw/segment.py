@@ -229,9 +229,8 @@ MOVES = np.array([0, -1, 1])  # a cut's step down: straight on, a column left, a
 
 def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
     """For each start column, the cut from the top row to the bottom one that crosses the least
-    ink, moving at most a column a row (a step aside costs CUT_ASIDE of a pixel of ink); cuts
-    never cross, in the order of their starts. int [len(starts), rows], the column where the
-    right side begins on each row."""
+    ink, moving at most a column a row (a step aside costs CUT_ASIDE of a pixel of ink).
+    int [len(starts), rows], the column where the right side begins on each row."""
     rows, width = stroke.shape
     cost = stroke.astype(np.float32)
     step = np.float32(CUT_ASIDE)
@@ -250,7 +249,7 @@ def cut_paths(stroke: np.ndarray, starts) -> np.ndarray:
         paths[:, y] = x
         if y + 1 < rows:
             x = x + MOVES[down[y, x]]
-    return np.maximum.accumulate(paths, axis=0)
+    return paths
 
 
 def runs(atoms: list[Atom], line_height: int) -> list[list[Atom]]:
