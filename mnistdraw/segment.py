@@ -289,9 +289,29 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-def read_piece(ink, strongest, labels, atoms: list[Atom]) -> Piece:
-    """The model input of the ink of `atoms`, other ink masked out."""
-    mask = piece_mask(atoms, labels)
+def never_chosen(box, run: list[Atom], i: int, j: int, labels, line_height: int) -> bool:
+    """Whether the piece of atoms run[i:j], with this box of its ink, can never be chosen, so
+    that reading it would be wasted: it is shorter than FULL and meets the ink of the atom
+    before or after it, so every piece beside it meets it too and split_prior rules the split
+    out. A slice's ink is narrower than the columns between its cuts: its own box is used."""
+    top, bottom, left, right = box
+    if bottom - top >= FULL * line_height:
+        return False
+
+    def columns(atom):
+        if not atom.cut:
+            return atom.left, atom.right
+        _, _, ink_left, ink_right = bbox(piece_mask([atom], labels))
+        return ink_left, ink_right
+
+    return (i > 0 and columns(run[i - 1])[1] >= left) or (
+        j < len(run) and columns(run[j])[0] <= right
+    )
+
+
+def read_piece(ink, strongest, labels, atoms: list[Atom], mask: np.ndarray) -> Piece:
+    """The model input of the ink of `atoms`, under `mask` (their piece_mask), other ink
+    masked out."""
     box = bbox(mask)
     top, bottom, left, right = box
     # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink; only
@@ -341,14 +361,17 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
     if len(separated) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
 
-    def pieces(spans):
-        # all the atoms of a drawing without a sure gap: cropped as a single digit always was
-        found = {
-            (r, i, j): _whole(ink, strongest, box)
-            if len(separated) == 1 and (i, j) == (0, len(separated[0]))
-            else read_piece(ink, strongest, labels, separated[r][i:j])
-            for r, i, j in spans
-        }
+    def pieces(spans, prune=False):
+        found = {}
+        for r, i, j in spans:
+            if len(separated) == 1 and (i, j) == (0, len(separated[0])):
+                # all the atoms of a drawing without a sure gap: cropped as a single digit
+                # always was
+                found[(r, i, j)] = _whole(ink, strongest, box)
+                continue
+            mask = piece_mask(separated[r][i:j], labels)
+            if not (prune and never_chosen(bbox(mask), separated[r], i, j, labels, line_height)):
+                found[(r, i, j)] = read_piece(ink, strongest, labels, separated[r][i:j], mask)
         read_all(list(found.values()), read)
         return found
 
@@ -397,7 +420,8 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             and any((r, m) in unsure for m in range(i, j))
             # of a stroke with room for two digits, only the ink left or right of a cut
             and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
-        ]
+        ],
+        prune=True,
     )
     chosen = [
         piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
