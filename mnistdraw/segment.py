@@ -16,12 +16,15 @@ touching. So:
    along its top, and along its bottom, and run across it around the ink, crossing as little
    of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
-   could be one digit are read too (one more batch), and the split whose pieces read best
-   wins (dynamic programming, with priors from the geometry).
+   could be one digit are read too (one more batch, by the ensemble's first member alone;
+   a piece that split_prior rules out whatever lies beside it is not read), and the split
+   whose pieces read best wins (dynamic programming, with priors from the geometry); the
+   pieces chosen from that batch are read by the whole ensemble for the answer.
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 
 import cv2
 import numpy as np
@@ -289,23 +292,14 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-def never_chosen(box, run: list[Atom], i: int, j: int, labels, line_height: int) -> bool:
-    """Whether the piece of atoms run[i:j], with this box of its ink, can never be chosen, so
-    that reading it would be wasted: it is shorter than FULL and meets the ink of the atom
-    before or after it, so every piece beside it meets it too and split_prior rules the split
-    out. A slice's ink is narrower than the columns between its cuts: its own box is used."""
+def never_chosen(box, i: int, j: int, atoms: int, ink_columns, line_height: int) -> bool:
+    """Whether the piece of atoms i to j - 1 of a run of `atoms`, with this box of its ink, can
+    never be chosen, so that reading it would be wasted: it is shorter than FULL and meets the
+    ink of the atom before or after it (`ink_columns(m)`: the first and last column + 1 of
+    atom m's ink), so every piece beside it meets it too and split_prior rules it out."""
     top, bottom, left, right = box
-    if bottom - top >= FULL * line_height:
-        return False
-
-    def columns(atom):
-        if not atom.cut:
-            return atom.left, atom.right
-        _, _, ink_left, ink_right = bbox(piece_mask([atom], labels))
-        return ink_left, ink_right
-
-    return (i > 0 and columns(run[i - 1])[1] >= left) or (
-        j < len(run) and columns(run[j])[0] <= right
+    return bottom - top < FULL * line_height and (
+        i > 0 and ink_columns(i - 1)[1] >= left or j < atoms and ink_columns(j)[0] <= right
     )
 
 
@@ -361,7 +355,17 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
     if len(separated) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
 
-    def pieces(spans, prune=False):
+    @cache
+    def ink_columns(r, m):
+        """The first and last column + 1 of the ink of atom m of run r: a slice's ink is
+        narrower than the columns between its cuts."""
+        atom = separated[r][m]
+        if not atom.cut:
+            return atom.left, atom.right
+        _, _, left, right = bbox(piece_mask([atom], labels))
+        return left, right
+
+    def pieces(spans, prune=False, read=read):
         found = {}
         for r, i, j in spans:
             if len(separated) == 1 and (i, j) == (0, len(separated[0])):
@@ -370,7 +374,12 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
                 found[(r, i, j)] = _whole(ink, strongest, box)
                 continue
             mask = piece_mask(separated[r][i:j], labels)
-            if not (prune and never_chosen(bbox(mask), separated[r], i, j, labels, line_height)):
+            if not (
+                prune
+                and never_chosen(
+                    bbox(mask), i, j, len(separated[r]), partial(ink_columns, r), line_height
+                )
+            ):
                 found[(r, i, j)] = read_piece(ink, strongest, labels, separated[r][i:j], mask)
         read_all(list(found.values()), read)
         return found
@@ -399,7 +408,8 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         return list(candidates.values())
 
     # Where an atom is not surely a digit of its own, the runs of atoms around it that could
-    # be one digit are read too.
+    # be one digit are read too: by the first member of the ensemble alone, a third of the
+    # work (as many touching numbers read right on the tuning set), and those chosen by all.
     unsure = {
         (r, m)
         for (r, i, j), piece in candidates.items()
@@ -409,7 +419,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         or piece.scores.argmax() == 1
         and overlaps_neighbour(separated[r], m)
     }
-    candidates |= pieces(
+    glanced = pieces(
         [
             (r, i, j)
             for r, run in enumerate(separated)
@@ -422,12 +432,17 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
         ],
         prune=True,
+        read=partial(read, first_member_only=True),
     )
+    candidates |= glanced
     chosen = [
         piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
     ]
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
+    # chosen on the first member's look: read by the whole ensemble for the answer
+    glanced = {id(piece) for piece in glanced.values()}
+    read_all([piece for piece in chosen if id(piece) in glanced], read)
     return chosen
 
 

@@ -406,6 +406,9 @@ def cascade(model, alone_above: float):
             helper.make_tensor("column", TensorProto.INT64, [2], [-1, 1]),
         ]
     )
+    # an input too, defaulting to its initializer: a caller that feeds 0 has the first member
+    # read every image alone (Recognizer.read's first_member_only)
+    graph.input.append(helper.make_tensor_value_info("alone_above", TensorProto.FLOAT, []))
     onnx.checker.check_model(model, full_check=True)
     return model
 
