@@ -13,12 +13,15 @@ hands, other shapes, other styles), so refusal is measured on what training neve
                     Femke Klaver, Humor Sans, Ecolier
     symbols         Hershey markers and japanese            Hershey symbolic
     shapes          star, triangle, rectangle, arrow,       house, sun, hexagon, lightning,
-                    smiley, heart, spiral, tick; doodles    cloud, flower
+                    smiley, heart, spiral, tick, pentagon,  cloud, flower
+                    diamond, fish, tree, cup, envelope,
+                    car, stick figure, boat, eye; doodles
                     of 4-6 random lines, arcs, polygons
                     and dots
     scribbles       smooth random curves                    zigzags, loops, hatching
     blobs           filled ellipses, dots, filled stars,    filled random polygons
-                    hearts, triangles and rectangles
+                    hearts, triangles, rectangles,
+                    pentagons and diamonds
     images          noise, fractals, gradients (Pillow)     photos (matplotlib's samples)
 
 Sources: Hershey stroke fonts from PyPI's hershey-fonts (MIT); fonts from Debian's packages
@@ -99,22 +102,36 @@ SHAPES = {
         "spiral",
         "tick",
         "doodle",
+        # things children draw: corners, bodies and limbs that no digit has
+        "pentagon",
+        "diamond",
+        "fish",
+        "tree",
+        "cup",
+        "envelope",
+        "car",
+        "stick figure",
+        "boat",
+        "eye",
     ],
     "held_out": ["house", "sun", "hexagon", "lightning", "cloud", "flower"],
 }
 SCRIBBLES = {"train": ["curve"], "held_out": ["zigzag", "loops", "hatching"]}
-BLOBS = {"train": ["ellipse", "star", "heart", "triangle", "rectangle"], "held_out": ["polygon"]}
+BLOBS = {
+    "train": ["ellipse", "star", "heart", "triangle", "rectangle", "pentagon", "diamond"],
+    "held_out": ["polygon"],
+}
 IMAGES = {"train": ["noise", "fractal", "gradient"], "held_out": ["photo"]}
 
 # kind -> share of the non-digits shown in training
 KINDS = {
     "letters drawn": 0.25,
-    "letters typed": 0.2,
+    "letters typed": 0.15,
     "symbols": 0.15,
-    "shapes": 0.2,
-    "scribbles": 0.1,
+    "shapes": 0.3,
+    "scribbles": 0.05,
     "blobs": 0.05,
-    "images": 0.1,
+    "images": 0.05,
 }
 
 
@@ -182,6 +199,45 @@ def shape_strokes(name: str, rng) -> list[np.ndarray]:
         return [np.array([(0, 0.6), (0.35 + j(), 1), (1, 0 + j())])]
     if name == "doodle":  # what a child draws when asked for anything: parts strewn about
         return [_doodle_part(rng) for _ in range(int(rng.integers(4, 7)))]
+    if name == "pentagon":
+        t = np.arange(5) * 2 * math.pi / 5 - math.pi / 2
+        return [_polygon(np.stack([np.cos(t) + j(), np.sin(t) + j()], 1))]
+    if name == "diamond":
+        w = rng.uniform(0.55, 1.0)
+        return [_polygon([(0, 1 + j()), (w + j(), 0), (2 * w, 1 + j()), (w + j(), 2)])]
+    if name == "fish":
+        t = np.linspace(0.15 * math.pi, 1.85 * math.pi, 40)
+        body = np.stack([np.cos(t), 0.5 * np.sin(t)], 1)
+        tail = np.array([(0.95, 0.1), (1.6, -0.45 + j()), (1.6, 0.45 + j()), (0.95, -0.1)])
+        return [body, tail, _circle(-0.5, -0.1, 0.06, n=8)]
+    if name == "tree":
+        crown = _polygon([(0, 0.75), (0.5 + j(), 0), (1, 0.75 + j())])
+        return [crown, np.array([(0.42, 0.75), (0.42, 1.1)]), np.array([(0.58, 0.75), (0.58, 1.1)])]
+    if name == "cup":
+        body = np.array([(0, 0), (0.1, 1), (0.7, 1 + j()), (0.8, 0)])
+        return [body, _circle(0.85, 0.45, 0.2 + j(), -0.5 * math.pi, 0.5 * math.pi, 16)]
+    if name == "envelope":
+        w = rng.uniform(1.2, 1.8)
+        flap = np.array([(0, 0), (w / 2 + j(), 0.55 + j()), (w, 0)])
+        return [_polygon([(0, 0), (w, 0), (w + j(), 1), (j(), 1)]), flap]
+    if name == "car":
+        body = _polygon([(0, 0.5), (0.3, 0.5), (0.45, 0.1), (1.1, 0.1 + j()), (1.3, 0.5),
+                         (1.6, 0.5), (1.6, 0.85), (0, 0.85)])  # fmt: skip
+        return [body, _circle(0.35, 0.9, 0.15, n=16), _circle(1.25, 0.9, 0.15, n=16)]
+    if name == "stick figure":
+        arms, legs = rng.uniform(0.1, 0.4), rng.uniform(0.15, 0.35)
+        return [_circle(0, -0.75, 0.25, n=24), np.array([(0, -0.5), (0, 0.4)]),
+                np.array([(-0.5, -0.1 - arms), (0, -0.2), (0.5, -0.1 - arms)]),
+                np.array([(-legs, 1), (0, 0.4), (legs, 1)])]  # fmt: skip
+    if name == "boat":
+        hull = _polygon([(0, 0.7), (1.4, 0.7 + j()), (1.15, 1), (0.25, 1)])
+        return [hull, np.array([(0.7, 0.7), (0.7, 0)]), _polygon([(0.75, 0.05), (1.2, 0.6), (0.75, 0.6)])]
+    if name == "eye":
+        lid = rng.uniform(0.35, 0.5)
+        t = np.linspace(-1, 1, 30)
+        upper = np.stack([t, -lid * (1 - t**2)], 1)
+        lower = np.stack([t, lid * (1 - t**2)], 1)
+        return [upper, lower, _circle(j(), j(), lid * 0.55, n=20)]
     if name == "house":
         return [_polygon([(0, 0.4), (0.5, 0), (1, 0.4), (1, 1), (0, 1)]),
                 np.array([(0.4, 1), (0.4, 0.7), (0.6, 0.7), (0.6, 1)])]  # fmt: skip
