@@ -231,7 +231,11 @@ def shape_strokes(name: str, rng) -> list[np.ndarray]:
                 np.array([(-legs, 1), (0, 0.4), (legs, 1)])]  # fmt: skip
     if name == "boat":
         hull = _polygon([(0, 0.7), (1.4, 0.7 + j()), (1.15, 1), (0.25, 1)])
-        return [hull, np.array([(0.7, 0.7), (0.7, 0)]), _polygon([(0.75, 0.05), (1.2, 0.6), (0.75, 0.6)])]
+        return [
+            hull,
+            np.array([(0.7, 0.7), (0.7, 0)]),
+            _polygon([(0.75, 0.05), (1.2, 0.6), (0.75, 0.6)]),
+        ]
     if name == "eye":
         lid = rng.uniform(0.35, 0.5)
         t = np.linspace(-1, 1, 30)

@@ -57,27 +57,17 @@ class Recognizer:
         # calibrates it and stores it in the file; a ten-class model never refuses.
         meta = self.session.get_modelmeta().custom_metadata_map
         self.threshold = float(meta.get("not_a_digit_threshold", 0.5))
-        # A cascade (mnistdraw.train.cascade) takes the confidence above which its first
-        # member answers alone as an input: below any probability, it reads every image alone.
-        overridable = {i.name for i in self.session.get_overridable_initializers()}
-        self.first_member_alone = (
-            {"alone_above": np.array(-1, np.float32)} if "alone_above" in overridable else {}
-        )
 
     def refuses(self, not_a_digit: float) -> bool:
         """Whether a reading with this probability of "not a digit" is answered as one."""
         return not_a_digit > self.threshold
 
-    def read(
-        self, images: np.ndarray, first_member_only: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images: [N, 28, 28] or [N, 28, 28, 1] floats in [0, 1], ink white on black.
         Returns the ten digit scores [N, 10], each row summing to 1 ("if it is a digit, which
-        one"), and the probability that it is not a digit [N] (0 for a ten-class model).
-        `first_member_only`: a third of the work, for a first look (mnistdraw.segment)."""
+        one"), and the probability that it is not a digit [N] (0 for a ten-class model)."""
         batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        feed = {self.input_name: batch, **(self.first_member_alone if first_member_only else {})}
-        output = self.session.run(None, feed)[0]
+        output = self.session.run(None, {self.input_name: batch})[0]
         digits = output[:, :10]
         # divided by their sum, as the API promises: an int8 softmax need not sum to exactly 1
         scores = digits / digits.sum(axis=1, keepdims=True)

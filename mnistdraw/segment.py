@@ -16,10 +16,9 @@ touching. So:
    along its top, and along its bottom, and run across it around the ink, crossing as little
    of it as they can;
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
-   could be one digit are read too (one more batch, by the ensemble's first member alone;
-   a piece that split_prior rules out whatever lies beside it is not read), and the split
-   whose pieces read best wins (dynamic programming, with priors from the geometry); the
-   pieces chosen from that batch are read by the whole ensemble for the answer.
+   could be one digit are read too (one more batch; a piece that split_prior rules out
+   whatever lies beside it is not read), and the split whose pieces read best wins (dynamic
+   programming, with priors from the geometry).
 
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
@@ -365,7 +364,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         _, _, left, right = bbox(piece_mask([atom], labels))
         return left, right
 
-    def pieces(spans, prune=False, read=read):
+    def pieces(spans, prune=False):
         found = {}
         for r, i, j in spans:
             if len(separated) == 1 and (i, j) == (0, len(separated[0])):
@@ -408,8 +407,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         return list(candidates.values())
 
     # Where an atom is not surely a digit of its own, the runs of atoms around it that could
-    # be one digit are read too: by the first member of the ensemble alone, a third of the
-    # work (as many touching numbers read right on the tuning set), and those chosen by all.
+    # be one digit are read too.
     unsure = {
         (r, m)
         for (r, i, j), piece in candidates.items()
@@ -419,7 +417,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         or piece.scores.argmax() == 1
         and overlaps_neighbour(separated[r], m)
     }
-    glanced = pieces(
+    candidates |= pieces(
         [
             (r, i, j)
             for r, run in enumerate(separated)
@@ -432,17 +430,12 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
         ],
         prune=True,
-        read=partial(read, first_member_only=True),
     )
-    candidates |= glanced
     chosen = [
         piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
     ]
     if len(chosen) > MAX_PIECES:
         raise PreprocessError("too_many_pieces", limit=MAX_PIECES)
-    # chosen on the first member's look: read by the whole ensemble for the answer
-    glanced = {id(piece) for piece in glanced.values()}
-    read_all([piece for piece in chosen if id(piece) in glanced], read)
     return chosen
 
 
