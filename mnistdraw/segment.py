@@ -23,7 +23,7 @@ touching. So:
 A drawing read as one thing is cropped exactly as a single digit always was."""
 
 from dataclasses import dataclass, field, replace
-from functools import cache, partial
+from functools import cache
 
 import cv2
 import numpy as np
@@ -291,17 +291,6 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-def never_chosen(box, i: int, j: int, atoms: int, ink_columns, line_height: int) -> bool:
-    """Whether the piece of atoms i to j - 1 of a run of `atoms`, with this box of its ink, can
-    never be chosen, so that reading it would be wasted: it is shorter than FULL and meets the
-    ink of the atom before or after it (`ink_columns(m)`: the first and last column + 1 of
-    atom m's ink), so every piece beside it meets it too and split_prior rules it out."""
-    top, bottom, left, right = box
-    return bottom - top < FULL * line_height and (
-        i > 0 and ink_columns(i - 1)[1] >= left or j < atoms and ink_columns(j)[0] <= right
-    )
-
-
 def read_piece(ink, strongest, labels, atoms: list[Atom], mask: np.ndarray) -> Piece:
     """The model input of the ink of `atoms`, under `mask` (their piece_mask), other ink
     masked out."""
@@ -364,6 +353,17 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         _, _, left, right = bbox(piece_mask([atom], labels))
         return left, right
 
+    def never_chosen(r, i, j, box) -> bool:
+        """Whether the piece of atoms i to j - 1 of run r, with this box of its ink, can never
+        be chosen: shorter than FULL, it meets the ink of the atom before or after it, so
+        every piece beside it meets it too and split_prior rules the split out."""
+        top, bottom, left, right = box
+        if bottom - top >= FULL * line_height:
+            return False
+        return (i > 0 and ink_columns(r, i - 1)[1] >= left) or (
+            j < len(separated[r]) and ink_columns(r, j)[0] <= right
+        )
+
     def pieces(spans, prune=False):
         found = {}
         for r, i, j in spans:
@@ -373,13 +373,9 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
                 found[(r, i, j)] = _whole(ink, strongest, box)
                 continue
             mask = piece_mask(separated[r][i:j], labels)
-            if not (
-                prune
-                and never_chosen(
-                    bbox(mask), i, j, len(separated[r]), partial(ink_columns, r), line_height
-                )
-            ):
-                found[(r, i, j)] = read_piece(ink, strongest, labels, separated[r][i:j], mask)
+            if prune and never_chosen(r, i, j, bbox(mask)):
+                continue  # reading it would be wasted
+            found[(r, i, j)] = read_piece(ink, strongest, labels, separated[r][i:j], mask)
         read_all(list(found.values()), read)
         return found
 
