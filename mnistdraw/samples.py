@@ -163,6 +163,11 @@ def make_samples(out_dir: Path = Path("samples")) -> list[dict]:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    earlier = out_dir / "index.json"
+    if earlier.exists():  # the samples an earlier model was shown with, this one is not
+        listed = {sample["file"] for sample in json.loads(earlier.read_text())["samples"]}
+        for name in listed - {name for name, _, _ in chosen}:
+            (out_dir / name).unlink(missing_ok=True)
     entries = []
     for name, image, entry in chosen:
         (out_dir / name).write_bytes(_png(image))
