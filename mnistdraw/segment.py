@@ -291,10 +291,9 @@ def piece_mask(atoms: list[Atom], labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-def read_piece(ink, strongest, labels, atoms: list[Atom], mask: np.ndarray) -> Piece:
-    """The model input of the ink of `atoms`, under `mask` (their piece_mask), other ink
-    masked out."""
-    box = bbox(mask)
+def read_piece(ink, strongest, atoms: list[Atom], mask: np.ndarray, box) -> Piece:
+    """The model input of the ink of `atoms`, under `mask` (their piece_mask) whose box is
+    `box`, other ink masked out."""
     top, bottom, left, right = box
     # keep the anti-aliased fringe around this piece's strokes, not its neighbours' ink; only
     # the box and its fringe are read, so only they are masked
@@ -373,9 +372,10 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
                 found[(r, i, j)] = _whole(ink, strongest, box)
                 continue
             mask = piece_mask(separated[r][i:j], labels)
-            if prune and never_chosen(r, i, j, bbox(mask)):
+            piece_box = bbox(mask)
+            if prune and never_chosen(r, i, j, piece_box):
                 continue  # reading it would be wasted
-            found[(r, i, j)] = read_piece(ink, strongest, labels, separated[r][i:j], mask)
+            found[(r, i, j)] = read_piece(ink, strongest, separated[r][i:j], mask, piece_box)
         read_all(list(found.values()), read)
         return found
 
