@@ -1,13 +1,16 @@
 """Preprocessing on drawings the tests render themselves: whatever the canvas, brush, size,
 place or background, the model gets a digit boxed to 20 px and centred by mass, as in MNIST."""
 
+import io
+
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from bench.canvases import mnist_test_set
 from mnistdraw import drawings
-from mnistdraw.preprocess import MNIST_CENTRE, PreprocessError, preprocess
+from mnistdraw.preprocess import MNIST_CENTRE, PreprocessError, decode, preprocess
 from mnistdraw.recognizer import Recognizer
 
 X_TEST, Y_TEST = mnist_test_set()
@@ -140,6 +143,18 @@ def test_undecodable_inputs_have_a_clear_error(blob, code):
     with pytest.raises(PreprocessError) as caught:
         preprocess(blob)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_canvas_png_decodes_to_the_pixels_pillow_reads(dtype):
+    """RGBA PNGs, the page's canvases, are decoded by libspng: pixel for pixel what Pillow
+    reads, 16-bit ones too (to their high byte)."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, np.iinfo(dtype).max, (37, 53, 4), dtype=dtype, endpoint=True)
+    blob = cv2.imencode(".png", pixels)[1].tobytes()  # OpenCV writes 16-bit PNGs; Pillow not
+    pillow = Image.open(io.BytesIO(blob))
+    assert pillow.mode == "RGBA"
+    assert np.array_equal(np.asarray(decode(blob)), np.asarray(pillow.convert("RGBA")))
 
 
 def test_a_long_thin_blank_image_is_handled():
