@@ -6,11 +6,12 @@ learnt them), and held-out non-digits of mnistdraw.negatives, all posted to the 
     python -m bench.segmentation --set UNSURE_SPLIT=-0.69 --set CUTS_PER_LINE=8
 
 Prints, for the constants of mnistdraw/segment.py as they are or as --set changes them:
-four-digit numbers read exactly with gaps of 10-60 % and 0-10 % of a digit's width, two and
-four touching digits, each with the model reads it took on average; the share of single
-digits read as more than one piece and their model reads; and, by kind, the share of
-non-digits whose answer holds no number. docs/benchmarks.md's tables of what was tried come
-from this. `bench.numbers` then measures the chosen constants on the test set.
+four-digit numbers read exactly with gaps of 10-60 % and 0-10 % of a digit's width (and of
+those read wrong, how many were split wrongly and how many digits were misread, cropped
+alone too), two and four touching digits, each with the model reads it took on average;
+the share of single digits read as more than one piece and their model reads; and, by kind,
+the share of non-digits whose answer holds no number. docs/benchmarks.md's tables of what
+was tried come from this. `bench.numbers` then measures the chosen constants on the test set.
 """
 
 import argparse
@@ -64,13 +65,26 @@ def main(argv=None):
     print(f"segment.py with {args.set or 'its constants'}; held-out training digits")
     for name, (length, band) in numbers.items():
         reads[0], right = 0, 0
+        wrong = {"pieces": 0, "digits": 0, "alone": 0}
         for _ in range(args.count):
-            image, label, _ = random_number(rng, length, band, held_out)
-            right += post(image).get("number") == label
+            image, label, boxes = random_number(rng, length, band, held_out)
+            answer = post(image)
+            if answer.get("number") == label:
+                right += 1
+            elif band is not None:  # digits apart: segmentation's fault, or the reading's?
+                counted_reads = reads[0]
+                why_wrong(answer, image, label, boxes, post, wrong)
+                reads[0] = counted_reads
         print(
             f"  {name:<24} {right / args.count:7.1%} read exactly, "
             f"{reads[0] / args.count:5.1f} model reads a number"
         )
+        if band is not None:
+            print(
+                f"    of the {args.count - right} read wrong, {wrong['pieces']} in the wrong "
+                f"number of pieces; {wrong['digits']} digits misread, {wrong['alone']} of them "
+                "misread cropped alone too"
+            )
     reads[0], several = 0, 0
     for i in rng.integers(0, VALIDATION, args.singles):
         image = drawings.draw(held_out[0][i], random_style(rng))
@@ -89,6 +103,21 @@ def main(argv=None):
         "  non-digits with no number in the answer: "
         + ", ".join(f"{k} {np.mean(v):.0%}" for k, v in refused.items())
     )
+
+
+def why_wrong(answer, image, label, boxes, post, wrong: dict) -> None:
+    """Count a number read wrong: in the wrong number of pieces (segmentation), or with
+    digits misread; a misread digit is then posted cropped alone, to see whether it is read
+    the same wrong way without its neighbours."""
+    pieces = answer.get("digits", [])
+    if len(pieces) != len(label):
+        wrong["pieces"] += 1
+        return
+    for piece, (x, y, w, h), truth in zip(pieces, boxes, label, strict=True):
+        if piece["digit"] != int(truth):
+            wrong["digits"] += 1
+            alone = post(image.crop((x - 10, y - 10, x + w + 10, y + h + 10)))
+            wrong["alone"] += alone.get("number") != truth
 
 
 if __name__ == "__main__":
