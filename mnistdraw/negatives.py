@@ -445,8 +445,11 @@ def _photos() -> list[np.ndarray]:
 
 def picture(name: str, rng) -> Image.Image:
     """A grey image that is not a drawing at all."""
-    if name == "noise":
-        grey = Image.effect_noise((CANVAS, CANVAS), rng.uniform(20, 120))
+    if name == "noise":  # Gaussian around mid-grey, as Image.effect_noise makes it, but drawn
+        # from `rng`: Pillow draws from C's rand(), whose state depends on what the worker
+        # process drew before, so training's non-digits changed from run to run
+        noise = rng.normal(128, rng.uniform(20, 120), (CANVAS, CANVAS))
+        grey = Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8))
     elif name == "fractal":
         x, y = rng.uniform(-2, 0.5), rng.uniform(-1.2, 1.2)
         w = rng.uniform(0.05, 1.5)
