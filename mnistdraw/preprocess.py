@@ -62,8 +62,10 @@ def decode(blob: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(blob), formats=FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise Image.DecompressionBombError
-            if image.format == "PNG" and image.mode == "RGBA":  # a canvas, as the page sends
-                return _decode_png_rgba(blob)
+            if image.format == "PNG" and image.mode == "RGBA":
+                # a canvas, as the page sends: libspng decodes it in a third of Pillow's time
+                # (0.10 against 0.31 ms at 280x280), and decoding was a third of a request
+                return Image.fromarray(pyspng.load(blob, "RGBA"))
             if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that suffices
                 image.draft("RGB", (WORK_SIDE, WORK_SIDE))
             image.load()
@@ -73,20 +75,10 @@ def decode(blob: bytes) -> Image.Image:
         raise too_many_pixels() from exc
     except UnidentifiedImageError as exc:
         raise PreprocessError("not_an_image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's errors on bad data
+    # Pillow's errors on bad data, and libspng's one (RuntimeError: truncated, bad CRC, ...)
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         raise PreprocessError("corrupt_image") from exc
     return image
-
-
-def _decode_png_rgba(blob: bytes) -> Image.Image:
-    """A PNG that Pillow has opened as RGBA (its size already checked), decoded by libspng:
-    a canvas decodes in a third of Pillow's time (0.10 against 0.31 ms for 280x280; Pillow's
-    zlib inflates at half libspng's speed), and decoding was a third of a request."""
-    try:
-        pixels = pyspng.load(blob, "RGBA")
-    except RuntimeError as exc:  # libspng's only error: truncated, bad CRC, bad data
-        raise PreprocessError("corrupt_image") from exc
-    return Image.fromarray(pixels)
 
 
 def _reduce(image: Image.Image) -> Image.Image:
