@@ -3,7 +3,7 @@ the 5,000 MNIST training digits that training holds out for calibration (the mod
 learnt them), and held-out non-digits of mnistdraw.negatives, all posted to the API whole.
 
     python -m bench.segmentation [--count 100] [--singles 1000] [--non-digits 400]
-    python -m bench.segmentation --set UNSURE_SPLIT=-0.69 --set CUTS_PER_LINE=8
+    python -m bench.segmentation --set SHORT_SPLIT=-0.69 --set CUTS_PER_LINE=8
 
 Prints, for the constants of mnistdraw/segment.py as they are or as --set changes them:
 four-digit numbers read exactly with gaps of 10-60 % and 0-10 % of a digit's width (and of

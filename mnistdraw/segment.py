@@ -59,8 +59,8 @@ TALL = 0.5  # pieces at least this share of the line's height may be digits of t
 NOT_A_DIGIT_PRIOR = 0.1  # a thing drawn here is a digit ten times as often as not
 UNSURE_CUT = np.log(0.2)  # a cut that leaves a piece not surely a digit: unlikely
 FULL = 0.7  # touching or overlapping pieces must both be this share of the line's height
-CLEAR_SPLIT = np.log(4)  # log prior odds of two things, for pieces apart and both tall
-UNSURE_SPLIT = np.log(1.0)  # and for pieces that touch or overlap, or are small
+SPLIT = np.log(1.0)  # log prior odds of two things, for tall pieces apart or full ones touching
+SHORT_SPLIT = np.log(0.25)  # and for pieces apart, one of them short: often a stray mark
 
 
 @dataclass
@@ -490,15 +490,15 @@ def boundary(left: Piece, right: Piece, line_height: int) -> float:
 
 def split_prior(left: Piece, right: Piece, line_height: int) -> float:
     """How much more likely two neighbouring pieces are two things than one, before the
-    model reads them: digits of a number stand apart and each spans most of the line, and
-    digits that touch are both of the line's height; the strokes of one digit that do not
-    touch overlap, or are smaller parts of it, and a cut through a shape that leaves a small
-    part is no join of two digits."""
+    model reads them. Tall pieces apart and full-height pieces that touch may be either: the
+    model decides. A short piece apart is more often a stray mark beside a digit than a digit
+    of its own (digits of a number span most of the line), and a cut through a shape that
+    leaves a small part is no join of two digits."""
     gap = right.box[0] - (left.box[0] + left.box[2])
     shorter = min(left.box[3], right.box[3]) / line_height
     if gap > 0:
-        return CLEAR_SPLIT if shorter >= TALL else UNSURE_SPLIT
-    return UNSURE_SPLIT if shorter >= FULL else -np.inf
+        return SPLIT if shorter >= TALL else SHORT_SPLIT
+    return SPLIT if shorter >= FULL else -np.inf
 
 
 def may_touch(group: Atom, piece: Piece, labels: np.ndarray, line_height: int) -> bool:
