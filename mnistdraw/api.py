@@ -168,12 +168,12 @@ def _entry(piece: Piece, model: Recognizer, scale: float) -> dict:
 
 
 def recognise_steps(blob: bytes, explain: bool = False):
-    """In steps (segment_steps), the answer for an image of one digit, a number, or something that is not a digit.
-    Each entry of `digits` is one thing drawn, left to right: `scores` are its ten digit
-    scores (summing to 1: "if it is a digit, which one"); `confidence` is the probability
-    that its reading is right: of the digit named, or of "not a digit". With one thing, the
-    top level repeats its entry, as the first version of this API answered. With `explain`,
-    each entry also carries the pictures of mnistdraw.explain."""
+    """The answer for an image of one digit, a number, or something that is not a digit, in
+    steps (segment_steps). Each entry of `digits` is one thing drawn, left to right:
+    `scores` are its ten digit scores (summing to 1: "if it is a digit, which one");
+    `confidence` is the probability that its reading is right: of the digit named, or of "not
+    a digit". With one thing, the top level repeats its entry, as the first version of this
+    API answered. With `explain`, each entry also carries the pictures of mnistdraw.explain."""
     model = recognizer()
     pieces, scale = yield from segment_steps(decode(blob), model.read)
     entries = [_entry(piece, model, scale) for piece in pieces]

@@ -414,9 +414,7 @@ def split(ink, strongest, core, box, min_extent, read):
         pairs[r] = []
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
-            parts = (
-                cut_candidates(group, labels, line_height) if (r, i) in to_cut else [group]
-            )
+            parts = cut_candidates(group, labels, line_height) if (r, i) in to_cut else [group]
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
             if parts[0].pair:
                 pairs[r].append((len(atoms), len(atoms) + len(parts)))
