@@ -18,7 +18,7 @@ import numpy as np
 from .errors import ERRORS
 from .preprocess import PreprocessError, decode, too_many_pixels
 from .recognizer import Recognizer
-from .segment import Piece, finish, segment_steps
+from .segment import Piece, segment
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a canvas is ~10 KB; a phone photo as JPEG a few MB
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
@@ -167,15 +167,15 @@ def _entry(piece: Piece, model: Recognizer, scale: float) -> dict:
     }
 
 
-def recognise_steps(blob: bytes, explain: bool = False):
-    """The answer for an image of one digit, a number, or something that is not a digit, in
-    steps (segment_steps). Each entry of `digits` is one thing drawn, left to right:
-    `scores` are its ten digit scores (summing to 1: "if it is a digit, which one");
-    `confidence` is the probability that its reading is right: of the digit named, or of "not
-    a digit". With one thing, the top level repeats its entry, as the first version of this
-    API answered. With `explain`, each entry also carries the pictures of mnistdraw.explain."""
+def recognise(blob: bytes, explain: bool = False) -> Answer:
+    """The answer for an image of one digit, a number, or something that is not a digit.
+    Each entry of `digits` is one thing drawn, left to right: `scores` are its ten digit
+    scores (summing to 1: "if it is a digit, which one"); `confidence` is the probability
+    that its reading is right: of the digit named, or of "not a digit". With one thing, the
+    top level repeats its entry, as the first version of this API answered. With `explain`,
+    each entry also carries the pictures of mnistdraw.explain."""
     model = recognizer()
-    pieces, scale = yield from segment_steps(decode(blob), model.read)
+    pieces, scale = segment(decode(blob), model.read)
     entries = [_entry(piece, model, scale) for piece in pieces]
     if explain:
         from . import explain as explaining  # only when asked: the CGI mode starts per request
@@ -201,11 +201,6 @@ def recognise_steps(blob: bytes, explain: bool = False):
 
 def handle(method: str, headers: Mapping[str, str], body: bytes, query: str = "") -> Answer:
     """Answer one request to POST /cgi-bin/mnist.py (`query`: its query string). Never raises."""
-    return finish(handle_steps(method, headers, body, query))
-
-
-def handle_steps(method: str, headers: Mapping[str, str], body: bytes, query: str = ""):
-    """`handle` as a generator of steps (segment_steps) that returns the answer."""
     try:
         if method != "POST":
             return error("method_not_allowed", allow="POST")
@@ -219,7 +214,7 @@ def handle_steps(method: str, headers: Mapping[str, str], body: bytes, query: st
         if not body.strip():
             return error("empty_body")
         blob, options = request_parts(content_type, body)
-        return (yield from recognise_steps(blob, explain=wants_explain(query, options)))
+        return recognise(blob, explain=wants_explain(query, options))
     except BadRequest as exc:
         return error("bad_request", reason=str(exc))
     except PreprocessError as exc:

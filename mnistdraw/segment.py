@@ -312,23 +312,6 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     """The things drawn in a decoded image, left to right, read by the model, and the scale
     of the ink map (image pixels per ink-map pixel). `read` is Recognizer.read. Raises
     PreprocessError: `blank` when nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
-    return finish(segment_steps(image, read))
-
-
-def finish(steps):
-    """What a generator of steps (segment_steps) returns, run to its end."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-
-
-def segment_steps(image: Image.Image, read):
-    """`segment` as a generator that pauses (yields) before each costly step of a drawing
-    that is cut, or read as several things, and returns what `segment` returns. A single
-    digit, almost every request, never pauses. The server answers other requests at each
-    pause (mnistdraw.server)."""
     ink, strongest = measured_ink(image)
     scale = max(image.size) / max(ink.shape)
     min_extent = MIN_EXTENT * max(ink.shape)
@@ -336,7 +319,7 @@ def segment_steps(image: Image.Image, read):
     top, bottom, left, right = whole_box(core)
     # the rest works on the ink's box and its fringe only: fewer pixels to label and mask
     window, (y, x) = fringe_window((top, bottom, left, right))
-    chosen = yield from split(
+    chosen = split(
         ink[window],
         strongest,
         core[window],
@@ -349,8 +332,8 @@ def segment_steps(image: Image.Image, read):
     return chosen, scale
 
 
-def split(ink, strongest, core, box, min_extent, read):
-    """`segment_steps` within the box of all the ink: a generator that returns the pieces."""
+def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
+    """`segment` within the box of all the ink."""
     labels, atoms = components(core, box, min_extent)
     if not atoms:  # only specks, which together are no speck: read as one digit
         return [_whole(ink, strongest, box, read)]
@@ -393,20 +376,12 @@ def split(ink, strongest, core, box, min_extent, read):
             if prune and never_chosen(r, i, j, piece_box):
                 continue  # reading it would be wasted
             found[(r, i, j)] = read_piece(ink, strongest, separated[r][i:j], mask, piece_box)
+        read_all(list(found.values()), read)
         return found
 
     # First each group alone; a group that may be digits that touch is then cut into
     # slices, each slice an atom, the whole group a candidate spanning its slices.
     alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
-    read_all(list(alone.values()), read)
-    to_cut = {
-        (r, i)
-        for r, run in enumerate(separated)
-        for i, group in enumerate(run)
-        if may_touch(group, alone[(r, i, i + 1)], labels, line_height)
-    }
-    if to_cut:
-        yield
     candidates = {}
     pairs = {}  # run -> (first, last + 1) of the slices of each stroke with room for two
     for r, run in enumerate(separated):
@@ -414,7 +389,11 @@ def split(ink, strongest, core, box, min_extent, read):
         pairs[r] = []
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
-            parts = cut_candidates(group, labels, line_height) if (r, i) in to_cut else [group]
+            parts = (
+                cut_candidates(group, labels, line_height)
+                if may_touch(group, piece, labels, line_height)
+                else [group]
+            )
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
             if parts[0].pair:
                 pairs[r].append((len(atoms), len(atoms) + len(parts)))
@@ -434,8 +413,7 @@ def split(ink, strongest, core, box, min_extent, read):
         or piece.scores.argmax() == 1
         and overlaps_neighbour(separated[r], m)
     }
-    yield
-    more = pieces(
+    candidates |= pieces(
         [
             (r, i, j)
             for r, run in enumerate(separated)
@@ -449,9 +427,6 @@ def split(ink, strongest, core, box, min_extent, read):
         ],
         prune=True,
     )
-    yield
-    read_all(list(more.values()), read)
-    candidates |= more
     chosen = [
         piece for r in range(len(separated)) for piece in best_split(r, candidates, line_height)
     ]

@@ -5,7 +5,6 @@ does (both call mnistdraw.api.handle). Only the page's public files are served: 
 not the repository folder. Slow clients cost an asyncio task, not a worker. What the workers
 change in uvicorn (bounded requests, one write per answer) is in uvicorn_protocol.py."""
 
-import asyncio
 import html
 import os
 import re
@@ -25,7 +24,6 @@ from .openapi import OPENAPI
 from .recognizer import ModelError, Recognizer
 
 PUBLIC_DIRS = ("css", "js", "samples")  # with index.html, all that a visitor may fetch
-GIVE_WAY_TURNS = 3  # turns of the event loop that a request takes off at each of its pauses
 
 
 def page_policy() -> str:
@@ -64,25 +62,8 @@ async def recognise(request: Request) -> Response:
         except ClientDisconnect:  # gone, or cut off by uvicorn_protocol: nobody to answer
             return Response(status_code=400)
         # The work is ~1 ms of CPU: doing it on the event loop beats a thread hop.
-        steps = api.handle_steps(request.method, request.headers, bytes(body), request.url.query)
-        answer = await giving_way(steps)
+        answer = api.handle(request.method, request.headers, bytes(body), request.url.query)
     return respond(answer)
-
-
-async def giving_way(steps) -> api.Answer:
-    """Run api.handle_steps on the event loop, letting other requests through at its pauses.
-    Only a drawing that is cut or read as several things pauses (a few single digits in a
-    thousand, 5-35 ms of work each); the requests that came in meanwhile (~1 ms each) used to
-    wait behind it, and made the server's p99 (docs/benchmarks.md). A request that arrived
-    needs two turns of the loop to be answered (one to read it, one to run it), and in each
-    the pausing request's own turn comes first: so three."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-        for _ in range(GIVE_WAY_TURNS):
-            await asyncio.sleep(0)
 
 
 def respond(answer: api.Answer, headers: dict | None = None) -> Response:

@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import time
 from functools import cache
 from itertools import pairwise
@@ -17,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.canvases import mnist_test_set
-from bench.servers import persistent, request, running
+from bench.servers import request
 from mnistdraw import ROOT, api, drawings, segment
 from tests.helpers import assert_answered, page_canvas
 
@@ -51,15 +50,6 @@ def number_png(text: str, **options) -> bytes:
     return drawings.encode(number_image(text, **options)[0])
 
 
-def touching_png(text: str) -> bytes:
-    """`text` written with sure test digits, each slid towards the one before until their
-    strokes meet: one stroke of ink, to be cut."""
-    images = mnist_test_set()[0]
-    inks = [drawings.drawn_ink(images[sure_digit(int(c))], HEIGHT, BRUSH) for c in text]
-    gaps = [drawings.touching_gap(left, right, 0) for left, right in pairwise(inks)]
-    return drawings.encode(drawings.draw_row(inks, gaps, [0] * len(inks), transparent=True)[0])
-
-
 def read(body: bytes, content_type: str = "image/png") -> dict:
     answer = assert_answered(body, content_type)
     assert answer.status == 200, answer.payload
@@ -86,7 +76,12 @@ def test_numbers_are_read_left_to_right(text):
 
 @pytest.mark.parametrize("text", ["17", "21", "42", "53", "68", "90"])
 def test_digits_that_touch_are_cut_apart(text):
-    answer = read(touching_png(text))
+    """Each digit slid towards the one before until their strokes meet: one stroke of ink."""
+    images = mnist_test_set()[0]
+    inks = [drawings.drawn_ink(images[sure_digit(int(c))], HEIGHT, BRUSH) for c in text]
+    gaps = [drawings.touching_gap(left, right, 0) for left, right in pairwise(inks)]
+    image, _ = drawings.draw_row(inks, gaps, [0] * len(inks), transparent=True)
+    answer = read(drawings.encode(image))
     assert answer["number"] == text, [(e["digit"], e["not_a_digit"]) for e in answer["digits"]]
 
 
@@ -212,29 +207,6 @@ def test_numbers_over_http_in_both_modes(server):
         answer = reply.json()
         assert answer["number"] == "2026"
         assert [e["digit"] for e in answer["digits"]] == [2, 0, 2, 6]
-
-
-def test_a_digit_is_not_held_behind_a_number_being_cut():
-    """One worker, busy cutting eight touching digits (tens of ms), answers a single digit that
-    arrives meanwhile at the number's next pause (server.giving_way), not after the number."""
-    number, digit = touching_png("38194520"), number_png("7")
-    finished = {}
-
-    def post(name, body):
-        reply = request(base, body=body, content_type="image/png")
-        finished[name] = (time.perf_counter(), reply)
-
-    with running(*persistent(1)) as (_, base):
-        post("warm-up", number)
-        slow = threading.Thread(target=post, args=("number", number))
-        slow.start()
-        time.sleep(0.02)  # the number is being read
-        post("digit", digit)
-        slow.join()
-    (number_done, number_reply), (digit_done, digit_reply) = finished["number"], finished["digit"]
-    assert number_reply.json()["number"] == "38194520"
-    assert digit_reply.json()["digit"] == 7
-    assert digit_done < number_done, (digit_reply.seconds, number_reply.seconds)
 
 
 def test_explain_for_each_piece_of_a_number_over_http(server):
