@@ -113,7 +113,6 @@ class Atom:
     top: int
     bottom: int
     cut: bool = False  # a slice of a group cut apart: a guess, to be weighed
-    pair: bool = False  # a slice of a stroke with room for two digits: read as one's left or right
     # a slice's first and last column + 1 on each row from `top` (int [2, bottom - top]), for
     # a slice between two cuts that bend around the ink (cut_paths)
     bounds: np.ndarray | None = field(default=None, compare=False)
@@ -187,7 +186,6 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
     its bottom and run up: where one digit's bar spans the top (77), the gap between two
     digits is often plain only from below."""
     width = group.right - group.left
-    pair = width <= MAX_WIDTH * line_height
     step = max(1, line_height // CUTS_PER_LINE)
     edge = max(1, round(CUT_EDGE * line_height))
     starts = range(edge, width - edge + 1, step)
@@ -219,7 +217,6 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
             group.top,
             group.bottom,
             True,
-            pair,
             np.stack([left, right]) + group.left,
         )
         for left, right in zip(edges, edges[1:], strict=False)
@@ -383,10 +380,8 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
     # slices, each slice an atom, the whole group a candidate spanning its slices.
     alone = pieces([(r, i, i + 1) for r, run in enumerate(separated) for i in range(len(run))])
     candidates = {}
-    pairs = {}  # run -> (first, last + 1) of the slices of each stroke with room for two
     for r, run in enumerate(separated):
         atoms = []
-        pairs[r] = []
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
             parts = (
@@ -395,8 +390,6 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
                 else [group]
             )
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
-            if parts[0].pair:
-                pairs[r].append((len(atoms), len(atoms) + len(parts)))
             atoms += parts
         separated[r] = atoms
     if len(separated) == 1 and len(separated[0]) == 1:  # one thing, not cut: all is read
@@ -422,8 +415,6 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
             if (r, i, j) not in candidates
             and max(a.right for a in run[i:j]) - run[i].left <= MAX_WIDTH * line_height
             and any((r, m) in unsure for m in range(i, j))
-            # of a stroke with room for two digits, only the ink left or right of a cut
-            and all(not (f < i < e and j != e or f < j < e and i != f) for f, e in pairs[r])
         ],
         prune=True,
     )
