@@ -89,10 +89,11 @@ def main(argv=None):
     for i in rng.integers(0, VALIDATION, args.singles):
         image = drawings.draw(held_out[0][i], random_style(rng))
         several += len(post(image).get("digits", [])) > 1
-    print(
-        f"  single digits read as several pieces: {several / args.singles:.2%}, "
-        f"{reads[0] / args.singles:.2f} model reads a digit"
-    )
+    if args.singles:  # --singles 0: the numbers and non-digits only
+        print(
+            f"  single digits read as several pieces: {several / args.singles:.2%}, "
+            f"{reads[0] / args.singles:.2f} model reads a digit"
+        )
     refused = {}
     kinds = [k for k in negatives.KINDS if k not in ("blobs", "images")]  # no strokes to cut
     for i in range(args.non_digits):
