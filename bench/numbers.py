@@ -14,9 +14,11 @@ a single re-drawn digit (bench.redrawn's, the same drawings) is read as more tha
 """
 
 import argparse
+import io
 import time
 
 import numpy as np
+from PIL import Image
 
 from mnistdraw import api, drawings
 
@@ -30,12 +32,16 @@ BANDS = {"wide (10-60 %)": (0.10, 0.60), "narrow (0-10 %)": (0.0, 0.10), "touchi
 
 def random_number(rng, length: int, band, digits=None):
     """A row of `length` random digits, of the test set unless `digits` (images, labels) are
-    given: (image, label string, true boxes)."""
+    given: (image, label string, true boxes, the pen's strokes)."""
     images, labels = digits or mnist_test_set()
     picks = rng.integers(0, len(images), length)
     height = rng.uniform(60, 160)
     brush = min(float(np.exp(rng.uniform(np.log(3), np.log(30)))), height / 5)
-    inks = [drawings.drawn_ink(images[i], height * rng.uniform(0.85, 1.15), brush) for i in picks]
+    drawn = [
+        drawings.drawn_ink(images[i], height * rng.uniform(0.85, 1.15), brush, with_strokes=True)
+        for i in picks
+    ]
+    inks = [ink for ink, _ in drawn]
     drops = [round(rng.uniform(-0.08, 0.08) * height) for _ in picks]
     mean_width = np.mean([ink.shape[1] for ink in inks])
     if band is None:
@@ -46,7 +52,8 @@ def random_number(rng, length: int, band, digits=None):
     else:
         gaps = [round(rng.uniform(*band) * mean_width) for _ in range(length - 1)]
     image, boxes = drawings.draw_row(inks, gaps, drops, transparent=bool(rng.random() < 0.5))
-    return image, "".join(str(labels[i]) for i in picks), boxes
+    strokes = [s + box[:2] for (_, digit), box in zip(drawn, boxes, strict=True) for s in digit]
+    return image, "".join(str(labels[i]) for i in picks), boxes, strokes
 
 
 def score(answer: dict, label: str, boxes) -> tuple[int, int, int]:
@@ -79,10 +86,20 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=100, help="numbers per length and band")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--singles", type=int, default=10000)
+    parser.add_argument(
+        "--strokes", action="store_true", help="post the pen's strokes too, as the page does"
+    )
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
-    singles = [drawings.data_url(drawings.draw(d, s)) for s, d in _single_drawings(200, args)]
+
+    def body(image, strokes):  # as the page posts it, with its strokes or without
+        return drawings.page_body(image, strokes) if args.strokes else drawings.data_url(image)
+
+    singles = [
+        body(drawings.draw(d, s), drawings.pen_strokes(d, s))
+        for s, d in _single_drawings(200, args)
+    ]
     exact, digits_right, digits_total, splits, merges = {}, 0, 0, 0, 0
     latency = {1: []}
     started = time.time()
@@ -90,8 +107,8 @@ def main(argv=None):
     for band_name, band in BANDS.items():
         for length in LENGTHS:
             for i in range(args.count):
-                image, label, boxes = random_number(rng, length, band)
-                answer, seconds = timed(drawings.data_url(image))
+                image, label, boxes, strokes = random_number(rng, length, band)
+                answer, seconds = timed(body(image, strokes))
                 latency.setdefault(length, []).append(seconds)
                 latency[1].append(timed(singles[i % len(singles)])[1])  # interleaved
                 exact.setdefault((band_name, length), []).append(answer.get("number") == label)
@@ -122,7 +139,12 @@ def main(argv=None):
     if not args.singles:  # --singles 0: the numbers only
         return
     pieces = {}
-    for _, blob, _ in drawn_test_digits(args.singles, args.seed):
+    test_digits = mnist_test_set()[0]
+    for i, (style, blob, _) in enumerate(drawn_test_digits(args.singles, args.seed)):
+        if args.strokes:
+            blob = drawings.page_body(
+                Image.open(io.BytesIO(blob)), drawings.pen_strokes(test_digits[i], style)
+            )
         count = len(api.handle("POST", {}, blob).payload.get("digits", []))
         pieces[count] = pieces.get(count, 0) + 1
     several = sum(v for k, v in pieces.items() if k > 1)

@@ -33,6 +33,9 @@ def main(argv=None):
     parser.add_argument("--singles", type=int, default=1000)
     parser.add_argument("--non-digits", type=int, default=400)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--strokes", action="store_true", help="post the pen's strokes too, as the page does"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     for assignment in args.set:
@@ -59,16 +62,17 @@ def main(argv=None):
 
     segment.read_all = counted
 
-    def post(image):
-        return api.handle("POST", {}, drawings.data_url(image)).payload
+    def post(image, strokes=None):
+        body = drawings.data_url(image) if strokes is None else drawings.page_body(image, strokes)
+        return api.handle("POST", {}, body).payload
 
     print(f"segment.py with {args.set or 'its constants'}; held-out training digits")
     for name, (length, band) in numbers.items():
         reads[0], right = 0, 0
         wrong = {"pieces": 0, "digits": 0, "alone": 0}
         for _ in range(args.count):
-            image, label, boxes = random_number(rng, length, band, held_out)
-            answer = post(image)
+            image, label, boxes, strokes = random_number(rng, length, band, held_out)
+            answer = post(image, strokes if args.strokes else None)
             if answer.get("number") == label:
                 right += 1
             elif band is not None:  # digits apart: segmentation's fault, or the reading's?
@@ -87,8 +91,10 @@ def main(argv=None):
             )
     reads[0], several = 0, 0
     for i in rng.integers(0, VALIDATION, args.singles):
-        image = drawings.draw(held_out[0][i], random_style(rng))
-        several += len(post(image).get("digits", [])) > 1
+        style = random_style(rng)
+        image = drawings.draw(held_out[0][i], style)
+        strokes = drawings.pen_strokes(held_out[0][i], style) if args.strokes else None
+        several += len(post(image, strokes).get("digits", [])) > 1
     if args.singles:  # --singles 0: the numbers and non-digits only
         print(
             f"  single digits read as several pieces: {several / args.singles:.2%}, "

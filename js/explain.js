@@ -43,7 +43,8 @@ const isExplain = (e) =>
 
 // createExplainView(root) -> {show, choose, reset}, for the #explain <details> of index.html.
 // show(answer, source) is told of each new answer before its first piece is chosen (source:
-// {kind, request: {body, contentType}} as main.js sent it); choose(index) follows the chosen
+// {kind, image, request: {body, contentType}} as main.js sent it, `image` the data URL of a
+// drawing); choose(index) follows the chosen
 // card; reset() when no answer is on show.
 export function createExplainView(root) {
   const find = (id) => root.querySelector(`#${id}`);
@@ -99,7 +100,8 @@ export function createExplainView(root) {
     reset();
     answer = newAnswer;
     source = newSource;
-    const image = source && source.request ? source.request.body : null;
+    // a drawing's request is JSON with its strokes; an upload's, the file itself
+    const image = source ? source.image || (source.request && source.request.body) : null;
     drawing = image ? decodeImage(image).catch(() => null) : Promise.resolve(null);
     setStatus("");
     if (root.open) ask();

@@ -89,8 +89,13 @@ function predictDrawing({ live = false } = {}) {
     view.showAlert(BLANK_HINT);
     return;
   }
-  const { dataUrl, width, height } = pad.snapshot();
-  predict(dataUrl, "text/plain;charset=UTF-8", { kind: "drawing", live, size: { width, height } });
+  const { dataUrl, strokes, width, height } = pad.snapshot();
+  predict(JSON.stringify({ image: dataUrl, strokes }), "application/json", {
+    kind: "drawing",
+    image: dataUrl,
+    live,
+    size: { width, height },
+  });
 }
 
 // A number's chosen piece is outlined on the drawing it came from (its box is in the pixels of

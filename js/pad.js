@@ -136,14 +136,33 @@ export function createPad({ canvas, wrap, mark: markEl, onStrokeStart, onStrokeE
     return true;
   }
 
-  // The drawing as {dataUrl, width, height}: a PNG of the whole canvas, transparent where
-  // nothing is drawn, scaled down to at most SEND_PIXELS pixels (the server segments it).
+  // Each stroke's centre line as [[x, y], ...] in the pixels of an image `scale` times the
+  // bitmap's size: the server tells digits that touch apart by the strokes that drew them.
+  // Whole pixels are precise enough and parse three times as fast; a point that repeats the
+  // one before is left out.
+  function strokes(scale) {
+    const factor = pixelRatio * scale;
+    return pad.toData().map((group) => {
+      const line = [];
+      for (const p of group.points) {
+        const x = Math.round(p.x * factor);
+        const y = Math.round(p.y * factor);
+        const last = line[line.length - 1];
+        if (!last || last[0] !== x || last[1] !== y) line.push([x, y]);
+      }
+      return line;
+    });
+  }
+
+  // The drawing as {dataUrl, strokes, width, height}: a PNG of the whole canvas, transparent
+  // where nothing is drawn, scaled down to at most SEND_PIXELS pixels (the server segments
+  // it), and the strokes in its pixels.
   const sendCanvas = document.createElement("canvas");
   function snapshot() {
     const scale = Math.min(1, Math.sqrt(SEND_PIXELS / (canvas.width * canvas.height)));
     if (scale === 1) {
       sent = { width: canvas.width, height: canvas.height };
-      return { dataUrl: canvas.toDataURL("image/png"), ...sent };
+      return { dataUrl: canvas.toDataURL("image/png"), strokes: strokes(1), ...sent };
     }
     sendCanvas.width = Math.max(1, Math.round(canvas.width * scale));
     sendCanvas.height = Math.max(1, Math.round(canvas.height * scale));
@@ -153,7 +172,11 @@ export function createPad({ canvas, wrap, mark: markEl, onStrokeStart, onStrokeE
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(canvas, 0, 0, sendCanvas.width, sendCanvas.height);
     sent = { width: sendCanvas.width, height: sendCanvas.height };
-    return { dataUrl: sendCanvas.toDataURL("image/png"), ...sent };
+    return {
+      dataUrl: sendCanvas.toDataURL("image/png"),
+      strokes: strokes(sendCanvas.width / canvas.width),
+      ...sent,
+    };
   }
 
   return { isEmpty: () => pad.isEmpty(), clear, undo, snapshot, mark };

@@ -21,6 +21,8 @@ from .recognizer import Recognizer
 from .segment import Piece, segment
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a canvas is ~10 KB; a phone photo as JPEG a few MB
+MAX_STROKES = 1000  # pen strokes in one drawing (a dotted line is many)
+MAX_STROKE_POINTS = 100_000  # the page sends some 20-200 points a stroke
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 SNIFFED_TYPES = ("", "text/plain", "application/octet-stream")  # data URL, JSON or image bytes
 _DATA_URL = re.compile(rb"data:(image/[a-z0-9.+-]+)?(;[^,;]*)*;base64,", re.IGNORECASE)
@@ -134,6 +136,31 @@ def wants_explain(query: str, options: dict) -> bool:
     raise BadRequest("The explain option takes 1 or 0 (true or false in JSON).")
 
 
+def strokes_of(options: dict) -> list[np.ndarray]:
+    """The `strokes` option of a JSON body, where a client knows how the drawing was drawn
+    (the page does): each stroke's centre line as [[x, y], ...] in the image's pixels, in
+    the order drawn. Digits that touch are then told apart by the strokes that drew them."""
+    strokes = options.get("strokes", [])
+    wrong = BadRequest(
+        f"strokes must be a list of at most {MAX_STROKES:,} strokes, each a list of [x, y] "
+        f"points, at most {MAX_STROKE_POINTS:,} points in all."
+    )
+    if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
+        raise wrong
+    out = []
+    for stroke in strokes:
+        try:
+            points = np.asarray(stroke, dtype=np.float64)
+        except (ValueError, TypeError) as exc:  # a string, an object, ragged lists
+            raise wrong from exc
+        if points.ndim != 2 or points.shape[1:] != (2,) or not np.isfinite(points).all():
+            raise wrong
+        out.append(points)
+        if sum(map(len, out)) > MAX_STROKE_POINTS:
+            raise wrong
+    return out
+
+
 def png_data_url(image) -> str:
     """A grey (H, W) or RGB (H, W, 3) uint8 image (an array, or a Pillow image in mode L or
     RGB) as a PNG data URL, for an answer. OpenCV encodes a 28x28 input in half Pillow's time;
@@ -167,15 +194,15 @@ def _entry(piece: Piece, model: Recognizer, scale: float) -> dict:
     }
 
 
-def recognise(blob: bytes, explain: bool = False) -> Answer:
+def recognise(blob: bytes, explain: bool = False, strokes=()) -> Answer:
     """The answer for an image of one digit, a number, or something that is not a digit.
     Each entry of `digits` is one thing drawn, left to right: `scores` are its ten digit
     scores (summing to 1: "if it is a digit, which one"); `confidence` is the probability
     that its reading is right: of the digit named, or of "not a digit". With one thing, the
     top level repeats its entry, as the first version of this API answered. With `explain`,
-    each entry also carries the pictures of mnistdraw.explain."""
+    each entry also carries the pictures of mnistdraw.explain. `strokes`: strokes_of."""
     model = recognizer()
-    pieces, scale = segment(decode(blob), model.read)
+    pieces, scale = segment(decode(blob), model.read, strokes)
     entries = [_entry(piece, model, scale) for piece in pieces]
     if explain:
         from . import explain as explaining  # only when asked: the CGI mode starts per request
@@ -214,7 +241,7 @@ def handle(method: str, headers: Mapping[str, str], body: bytes, query: str = ""
         if not body.strip():
             return error("empty_body")
         blob, options = request_parts(content_type, body)
-        return recognise(blob, explain=wants_explain(query, options))
+        return recognise(blob, wants_explain(query, options), strokes_of(options))
     except BadRequest as exc:
         return error("bad_request", reason=str(exc))
     except PreprocessError as exc:

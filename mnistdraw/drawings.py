@@ -5,6 +5,7 @@ it to measure what the page will see."""
 
 import base64
 import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +46,10 @@ class Style:
     transparent: bool = False  # a never-filled canvas (alpha) or a white one
 
 
-def draw(digit: np.ndarray, style: Style) -> Image.Image:
-    """An MNIST digit (uint8 28x28) drawn as a person would on a canvas."""
+def centre_lines(digit: np.ndarray, style: Style):
+    """Where the pen goes for an MNIST digit (uint8 28x28) drawn in `style`: the set of its
+    centre lines' (row, column) cells, neighbours joined, and the canvas position (x, y) of a
+    cell's centre."""
     # centre lines found at 4x the resolution: smooth, not the staircase of a 28 px skeleton
     grid = Image.fromarray(digit).resize((28 * SKELETON_SCALE,) * 2, Image.Resampling.BILINEAR)
     ys, xs = np.nonzero(skeleton(np.asarray(grid) > 127))
@@ -59,23 +62,72 @@ def draw(digit: np.ndarray, style: Style) -> Image.Image:
     origin_x = style.brush / 2 + style.x * room_x - xs.min() * scale
     origin_y = style.brush / 2 + style.y * room_y - ys.min() * scale
 
+    def point(y, x):
+        return origin_x + (x + 0.5) * scale, origin_y + (y + 0.5) * scale
+
+    return set(zip(ys.tolist(), xs.tolist(), strict=True)), point
+
+
+FORWARD = ((0, 1), (1, -1), (1, 0), (1, 1))  # each pair of 8-neighbours once
+
+
+def draw(digit: np.ndarray, style: Style) -> Image.Image:
+    """An MNIST digit (uint8 28x28) drawn as a person would on a canvas."""
+    on, point = centre_lines(digit, style)
     ss = 4  # draw 4x larger, then reduce: anti-aliased strokes as a canvas draws them
     size = style.canvas * ss
     ink = Image.new("L", (size, size), 0)
     pen = ImageDraw.Draw(ink)
     r = style.brush * ss / 2
-    on = set(zip(ys.tolist(), xs.tolist(), strict=True))
 
-    def point(y, x):
-        return ((origin_x + (x + 0.5) * scale) * ss, (origin_y + (y + 0.5) * scale) * ss)
+    def at(y, x):
+        cx, cy = point(y, x)
+        return cx * ss, cy * ss
 
     for y, x in on:
-        cx, cy = point(y, x)
+        cx, cy = at(y, x)
         pen.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)  # round caps and joins
-        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each 8-neighbour pair once
+        for dy, dx in FORWARD:
             if (y + dy, x + dx) in on:
-                pen.line((point(y, x), point(y + dy, x + dx)), fill=255, width=round(2 * r))
+                pen.line((at(y, x), at(y + dy, x + dx)), fill=255, width=round(2 * r))
     return as_canvas(ink.reduce(ss), style.transparent)
+
+
+def pen_strokes(digit: np.ndarray, style: Style) -> list[np.ndarray]:
+    """The strokes a pen draws `draw`'s drawing with, as the page records them: one for each
+    connected part of the centre lines, which goes along every line and back along it where
+    it branches (a 4's bar and stem), so it inks exactly what `draw` inks. Each is float
+    [n, 2], (x, y) in canvas pixels."""
+    on, point = centre_lines(digit, style)
+    joined = {
+        cell: [
+            (cell[0] + dy, cell[1] + dx)
+            for dy, dx in _NEIGHBOURS
+            if (cell[0] + dy, cell[1] + dx) in on
+        ]
+        for cell in on
+    }
+    left = set(on)
+    strokes = []
+    while left:
+        # start at an end of a line (the top-left one), or anywhere on a loop
+        ends = sorted(c for c in left if len(joined[c]) == 1) or sorted(left)
+        path, stack, walked, last_new = [ends[0]], [ends[0]], set(), 1
+        while stack:
+            here = stack[-1]
+            step = next((c for c in joined[here] if frozenset((here, c)) not in walked), None)
+            if step is None:  # back along the way it came
+                stack.pop()
+                if stack:
+                    path.append(stack[-1])
+                continue
+            walked.add(frozenset((here, step)))
+            stack.append(step)
+            path.append(step)
+            last_new = len(path)
+        left -= set(path)
+        strokes.append(np.array([point(y, x) for y, x in path[:last_new]]))
+    return strokes
 
 
 def as_canvas(ink: Image.Image, transparent: bool) -> Image.Image:
@@ -99,13 +151,28 @@ def data_url(image: Image.Image) -> bytes:
     return b"data:image/png;base64," + base64.b64encode(encode(image))
 
 
-def drawn_ink(digit: np.ndarray, height: float, brush: float) -> np.ndarray:
+def page_body(image: Image.Image, strokes: list[np.ndarray]) -> bytes:
+    """The body the page posts with the strokes it drew (api.strokes_of): JSON of the canvas's
+    PNG data URL and each stroke's [x, y] points, in whole pixels (which JSON parses three
+    times as fast as fractions), a point that repeats the one before left out."""
+    points = [np.round(stroke).astype(int) for stroke in strokes]
+    kept = [p[np.r_[True, (p[1:] != p[:-1]).any(axis=1)]] for p in points]
+    body = {"image": data_url(image).decode(), "strokes": [p.tolist() for p in kept]}
+    return json.dumps(body).encode()
+
+
+def drawn_ink(digit: np.ndarray, height: float, brush: float, with_strokes: bool = False):
     """The ink coverage (uint8) of an MNIST digit drawn `height` px tall with a `brush` px
-    pen, cropped to the ink: a piece to put in a row (draw_row)."""
+    pen, cropped to the ink: a piece to put in a row (draw_row). With `with_strokes`, also
+    its pen_strokes, in the cropped ink's pixels."""
     side = round(height + brush) + 4
-    alpha = np.asarray(draw(digit, Style(side, height / side, brush, transparent=True)))[..., 3]
+    style = Style(side, height / side, brush, transparent=True)
+    alpha = np.asarray(draw(digit, style))[..., 3]
     rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    ink = alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if not with_strokes:
+        return ink
+    return ink, [stroke - (cols[0], rows[0]) for stroke in pen_strokes(digit, style)]
 
 
 def touching_gap(left: np.ndarray, right: np.ndarray, drop: int) -> int:

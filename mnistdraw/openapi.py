@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the API, served at /api/openapi.json. Its error answers are
 made from the table of errors (mnistdraw/errors.py)."""
 
-from .api import IMAGE_TYPES, MAX_BODY_BYTES
+from .api import IMAGE_TYPES, MAX_BODY_BYTES, MAX_STROKE_POINTS, MAX_STROKES
 from .errors import ERRORS
 from .preprocess import MAX_PIXELS
 from .segment import MAX_PIECES
@@ -100,6 +100,26 @@ OPENAPI = {
                                     "explain": {
                                         "type": "boolean",
                                         "description": "as the query string's explain=1",
+                                    },
+                                    "strokes": {
+                                        "type": "array",
+                                        "maxItems": MAX_STROKES,
+                                        "description": "how the drawing was drawn, where the "
+                                        "client knows (the page does): each pen stroke's centre "
+                                        "line as [x, y] points in the image's pixels, in the "
+                                        f"order drawn, at most {MAX_STROKE_POINTS:,} points in "
+                                        "all. Digits that touch are then told apart by the "
+                                        "strokes that drew them.",
+                                        "items": {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "items": {
+                                                "type": "array",
+                                                "items": {"type": "number"},
+                                                "minItems": 2,
+                                                "maxItems": 2,
+                                            },
+                                        },
                                     },
                                 },
                             }

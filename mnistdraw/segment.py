@@ -14,7 +14,8 @@ touching. So:
    (CUT_WIDTH of a line height wide or more, and read as one digit less surely than
    CUT_BELOW) is cut into slices by cuts that start every 1/CUTS_PER_LINE of the line height
    along its top, and along its bottom, and run across it around the ink, crossing as little
-   of it as they can;
+   of it as they can; or, where the pen's strokes are known (the page sends them) and it
+   holds several, into their ink, stroke by stroke (stroke_slices);
 5. where a group or slice is not surely a digit of its own, the runs of them around it that
    could be one digit are read too (one more batch; a piece that split_prior rules out
    whatever lies beside it is not read), and the split whose pieces read best wins (dynamic
@@ -116,6 +117,7 @@ class Atom:
     # a slice's first and last column + 1 on each row from `top` (int [2, bottom - top]), for
     # a slice between two cuts that bend around the ink (cut_paths)
     bounds: np.ndarray | None = field(default=None, compare=False)
+    pieces: tuple[int, ...] = ()  # a stroke's slice: the connected pieces its ink is part of
 
 
 def components(core: np.ndarray, box, min_extent: float) -> tuple[np.ndarray, list[Atom]]:
@@ -178,13 +180,16 @@ def groups(atoms: list[Atom], line_height: int) -> list[Atom]:
     return groups(sorted(out, key=lambda a: a.left), line_height)
 
 
-def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[Atom]:
+def cut_candidates(group: Atom, labels: np.ndarray, line_height: int, paths=()) -> list[Atom]:
     """A group that may be digits that touch, cut into slices: cuts start every 1/CUTS_PER_LINE
     of the line height along its top (the best cut between two touching digits is seldom at
     the thinnest column) and run down around the ink (cut_paths): digits that touch lean into
     each other, and a straight cut leaves a piece of one with the other. As many start along
     its bottom and run up: where one digit's bar spans the top (77), the gap between two
     digits is often plain only from below."""
+    slices = stroke_slices(group, labels, paths)
+    if len(slices) > 1:  # drawn in several strokes, whose ink is known: no cut to guess
+        return slices
     width = group.right - group.left
     step = max(1, line_height // CUTS_PER_LINE)
     edge = max(1, round(CUT_EDGE * line_height))
@@ -221,6 +226,43 @@ def cut_candidates(group: Atom, labels: np.ndarray, line_height: int) -> list[At
         )
         for left, right in zip(edges, edges[1:], strict=False)
     ]
+
+
+def stroke_slices(group: Atom, labels: np.ndarray, paths) -> list[Atom]:
+    """The ink of each pen stroke in a group, an atom of its own, left to right: where digits
+    that touch were drawn in strokes of their own, as people do, they come apart exactly.
+    `paths` are the strokes' centre lines, int32 [n, 1, 2] (x, y) in `labels`'s pixels. Each
+    pixel belongs to the stroke whose centre line is nearest; it gets a label of its own in
+    `labels` (int32), which the slices hold."""
+    if len(paths) < 2:
+        return []
+    window = labels[group.top : group.bottom, group.left : group.right]
+    ink = np.isin(window, group.labels)
+    drawn = np.zeros(window.shape, np.uint16)
+    for stroke, path in enumerate(paths, start=1):
+        tap = len(path) == 1  # a dot: OpenCV draws no line of one point, but one of two
+        path = (np.repeat(path, 2, axis=0) if tap else path) - (group.left, group.top)
+        cv2.polylines(drawn, [path.astype(np.int32)], False, stroke)
+    on = drawn > 0
+    if not on.any():
+        return []
+    # every pixel gets the label of the centre-line pixel nearest to it
+    _, nearest = cv2.distanceTransformWithLabels(
+        (~on).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    stroke_of = np.zeros(nearest.max() + 1, np.uint16)
+    stroke_of[nearest[on]] = drawn[on]
+    stroke = np.where(ink, stroke_of[nearest], 0)
+    slices, label = [], labels.max()
+    for drawer in np.unique(stroke[ink]):
+        label += 1
+        mine = stroke == drawer
+        pieces = tuple(np.unique(window[mine]).tolist())
+        window[mine] = label
+        top, bottom, left, right = bbox(mine)
+        box = group.left + left, group.left + right, group.top + top, group.top + bottom
+        slices.append(Atom((int(label),), *box, True, pieces=pieces))
+    return sorted(slices, key=lambda a: a.left)
 
 
 MOVES = np.array([0, -1, 1])  # a cut's step down: straight on, a column left, a column right
@@ -301,13 +343,15 @@ def read_piece(ink, strongest, atoms: list[Atom], mask: np.ndarray, box) -> Piec
     pixels, dot = to_mnist_box(
         np.where(near, ink[window], 0), strongest, in_window, dots_allowed=True
     )
-    strokes = frozenset(label for atom in atoms for label in atom.labels)
+    strokes = frozenset(label for atom in atoms for label in atom.pieces or atom.labels)
     return Piece((left, top, right - left, bottom - top), pixels, dot, strokes)
 
 
-def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
+def segment(image: Image.Image, read, strokes=()) -> tuple[list[Piece], float]:
     """The things drawn in a decoded image, left to right, read by the model, and the scale
-    of the ink map (image pixels per ink-map pixel). `read` is Recognizer.read. Raises
+    of the ink map (image pixels per ink-map pixel). `read` is Recognizer.read. `strokes`,
+    where the drawing's pen strokes are known (the page sends them), are their centre lines,
+    float [n, 2] (x, y) in the image's pixels: ink is then divided between them. Raises
     PreprocessError: `blank` when nothing is drawn, `too_many_pieces` beyond MAX_PIECES."""
     ink, strongest = measured_ink(image)
     scale = max(image.size) / max(ink.shape)
@@ -316,6 +360,12 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
     top, bottom, left, right = whole_box(core)
     # the rest works on the ink's box and its fringe only: fewer pixels to label and mask
     window, (y, x) = fringe_window((top, bottom, left, right))
+    paths = [
+        np.round(np.clip(stroke, -1, image.size) / scale - 0.5 - (x, y))
+        .astype(np.int32)
+        .reshape(-1, 1, 2)
+        for stroke in strokes
+    ]
     chosen = split(
         ink[window],
         strongest,
@@ -323,15 +373,18 @@ def segment(image: Image.Image, read) -> tuple[list[Piece], float]:
         (top - y, bottom - y, left - x, right - x),
         min_extent,
         read,
+        paths,
     )
     for piece in chosen:
         piece.box = (piece.box[0] + x, piece.box[1] + y, *piece.box[2:])
     return chosen, scale
 
 
-def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
+def split(ink, strongest, core, box, min_extent, read, paths=()) -> list[Piece]:
     """`segment` within the box of all the ink."""
     labels, atoms = components(core, box, min_extent)
+    if paths:  # room for labels of the strokes' ink (stroke_slices)
+        labels = labels.astype(np.int32)
     if not atoms:  # only specks, which together are no speck: read as one digit
         return [_whole(ink, strongest, box, read)]
     line_height = max(a.bottom - a.top for a in atoms)
@@ -385,7 +438,7 @@ def split(ink, strongest, core, box, min_extent, read) -> list[Piece]:
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
             parts = (
-                cut_candidates(group, labels, line_height)
+                cut_candidates(group, labels, line_height, paths)
                 if may_touch(group, piece, labels, line_height)
                 else [group]
             )

@@ -126,6 +126,29 @@ def check_bytes(blob: bytes) -> None:
         assert answer.status == expected, (answer.status, expected, answer.payload)
 
 
+def page_request(strokes, width=14, transparent=True, side=280) -> bytes:
+    """page_canvas's drawing posted as the page posts it: JSON of its PNG data URL and its
+    strokes, each a point every 3 px along its lines, in whole pixels."""
+    import base64
+    import json
+
+    import numpy as np
+
+    png = page_canvas(strokes, width, transparent, side)
+    points = []
+    for line in strokes:
+        dense = [line[0]]
+        for (x0, y0), (x1, y1) in zip(line, line[1:], strict=False):
+            steps = max(1, round(np.hypot(x1 - x0, y1 - y0) / 3))
+            dense += [
+                (x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                for k in range(1, steps + 1)
+            ]
+        points.append(np.round(dense).astype(int).tolist())
+    image = "data:image/png;base64," + base64.b64encode(png).decode()
+    return json.dumps({"image": image, "strokes": points}).encode()
+
+
 def page_canvas(strokes, width=14, transparent=True, side=280) -> bytes:
     """Polylines drawn as the page draws them: black, round ends, on a transparent (or
     white) canvas of the page's size, as PNG bytes."""

@@ -152,3 +152,46 @@ def test_only_post_is_allowed(method):
 )
 def test_every_error_is_json_with_a_fitting_status(body, content_type, expected):
     assert error_of(post(body, content_type)) == expected
+
+
+STROKE = [[100, 60], [110, 140], [120, 220]]
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        [STROKE],
+        [],
+        [[[140, 140]]],  # a tap
+        [[[-1e9, 5], [1e9, 7.5]]],  # far outside the image: harmless
+        [[[100.25, 60.5], [120, 220]], STROKE],
+    ],
+)
+def test_strokes_are_an_option_of_a_json_body(strokes):
+    answer = post(json.dumps({"image": DATA_URL, "strokes": strokes}), "application/json")
+    assert answer.status == 200, answer.payload
+    assert answer.payload == post(DATA_URL).payload, "a single digit reads as without them"
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        "100,60 110,140",
+        {"x": 1},
+        [STROKE, "no"],
+        [[[100, 60, 3]]],
+        [[[100, None]]],
+        [[100, 60]],  # points, not a list of strokes
+        [[]],  # a stroke of no points
+        [[["1e400", 5]]],
+        [[[True, {}]]],
+        [[[0, 0]]] * (api.MAX_STROKES + 1),
+        [[[0, 0]] * (api.MAX_STROKE_POINTS // 2 + 1)] * 2,
+    ],
+    ids=lambda s: json.dumps(s)[:40],
+)
+def test_bad_strokes_are_a_clear_error(strokes):
+    answer = post(json.dumps({"image": DATA_URL, "strokes": strokes}), "application/json")
+    assert answer.status == 400, answer.payload
+    assert answer.payload["error"]["code"] == "bad_request"
+    assert "strokes" in answer.payload["error"]["message"]

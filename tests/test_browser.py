@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -498,15 +499,24 @@ def test_draw_with_mouse_is_recognised(server_page):
     draw_and_wait(page, SEVEN)
     assert_recognised(page, 7)
 
-    # what went over the wire: a relative URL, a PNG data URL as text, transparent, the whole
-    # canvas (3:1 here), downscaled to at most 2 x 280 x 280 pixels
+    # what went over the wire: a relative URL, JSON of a PNG data URL, transparent, the whole
+    # canvas (3:1 here), downscaled to at most 2 x 280 x 280 pixels, and the strokes
     request = sent[-1]
     assert request.method == "POST"
     assert request.url == page.url.rsplit("/", 1)[0] + API
-    assert request.headers["content-type"].startswith("text/plain")
-    assert request.post_data.startswith("data:image/png;base64,")
-    upload = Image.open(io.BytesIO(base64.b64decode(request.post_data.split(",", 1)[1])))
+    assert request.headers["content-type"].startswith("application/json")
+    body = json.loads(request.post_data)
+    assert body["image"].startswith("data:image/png;base64,")
+    upload = Image.open(io.BytesIO(base64.b64decode(body["image"].split(",", 1)[1])))
     assert upload.mode == "RGBA" and upload.width * upload.height <= 2 * 280 * 280
+    # the pen's strokes, in whole pixels of the image sent, on its ink
+    assert len(body["strokes"]) == len(SEVEN)
+    alpha = np.asarray(upload)[..., 3]
+    for stroke in body["strokes"]:
+        assert len(stroke) >= 2 and all(isinstance(v, int) for point in stroke for v in point)
+        xs, ys = np.array(stroke).T
+        assert (xs >= 0).all() and (xs < upload.width).all() and (ys < upload.height).all()
+        assert (alpha[ys, xs] > 128).mean() > 0.9, "the strokes' centre lines lie on their ink"
     assert upload.width / upload.height == pytest.approx(pad_aspect(page), rel=0.02)
     assert upload.height >= 200, "one digit keeps enough pixels"
     assert upload.getpixel((0, 0))[3] == 0, "the canvas background must stay transparent"
@@ -597,7 +607,7 @@ def test_the_page_drawings_read_the_same_by_the_command_line_and_both_servers(
         page.click("#clear")
         sent = write(page, glyphs)
         assert_number(page, number)
-        url = sent[-1].post_data
+        url = json.loads(sent[-1].post_data)["image"]
         png = base64.b64decode(url.split(",", 1)[1])
         files[number] = tmp_path / f"{number}.png"
         files[number].write_bytes(png)
@@ -742,7 +752,7 @@ def test_a_number_uploaded_as_a_file(page, tmp_path):
 
     sent = write(page, "42")
     path = tmp_path / "forty-two.png"
-    path.write_bytes(base64.b64decode(sent[-1].post_data.split(",", 1)[1]))
+    path.write_bytes(base64.b64decode(json.loads(sent[-1].post_data)["image"].split(",", 1)[1]))
     page.click("#clear")
     with page.expect_response(lambda r: r.url.endswith(API)):
         page.set_input_files("#file", path)
@@ -1554,3 +1564,14 @@ def test_screenshot(persistent_server, open_page, scheme, tmp_path):
         with Image.open(target) as shot:
             assert shot.width == 1100
         page.click("#explain summary")  # closed: the next drawing is explained when opened
+
+
+def test_digits_that_overlap_are_read_from_the_strokes_drawn(server_page):
+    """Digits written so close that they overlap, as people do: the page sends its strokes,
+    and the server tells the digits apart by them (the image alone reads no number here)."""
+    page = server_page
+    for text, gap in (("4750", -0.12), ("2026", -0.2)):
+        page.click("#clear")
+        sent = write(page, text, gap=gap)
+        assert len(json.loads(sent[-1].post_data)["strokes"]) == len(written(text, 3.0, gap=gap))
+        assert_number(page, text)
