@@ -147,7 +147,8 @@ def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
 
 
 def data_url(image: Image.Image) -> bytes:
-    """The body the page posts: the canvas as a PNG data URL."""
+    """The canvas as a PNG data URL: the body the page posted before it sent its strokes, and
+    what the benchmarks of single digits post."""
     return b"data:image/png;base64," + base64.b64encode(encode(image))
 
 
