@@ -68,9 +68,6 @@ def centre_lines(digit: np.ndarray, style: Style):
     return set(zip(ys.tolist(), xs.tolist(), strict=True)), point
 
 
-FORWARD = ((0, 1), (1, -1), (1, 0), (1, 1))  # each pair of 8-neighbours once
-
-
 def draw(digit: np.ndarray, style: Style) -> Image.Image:
     """An MNIST digit (uint8 28x28) drawn as a person would on a canvas."""
     on, point = centre_lines(digit, style)
@@ -87,7 +84,7 @@ def draw(digit: np.ndarray, style: Style) -> Image.Image:
     for y, x in on:
         cx, cy = at(y, x)
         pen.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)  # round caps and joins
-        for dy, dx in FORWARD:
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each 8-neighbour pair once
             if (y + dy, x + dx) in on:
                 pen.line((at(y, x), at(y + dy, x + dx)), fill=255, width=round(2 * r))
     return as_canvas(ink.reduce(ss), style.transparent)

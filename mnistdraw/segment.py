@@ -234,7 +234,7 @@ def stroke_slices(group: Atom, labels: np.ndarray, paths) -> list[Atom]:
     `paths` are the strokes' centre lines, int32 [n, 1, 2] (x, y) in `labels`'s pixels. Each
     pixel belongs to the stroke whose centre line is nearest; it gets a label of its own in
     `labels` (int32), which the slices hold."""
-    if len(paths) < 2:
+    if not paths:
         return []
     window = labels[group.top : group.bottom, group.left : group.right]
     ink = np.isin(window, group.labels)
@@ -360,12 +360,18 @@ def segment(image: Image.Image, read, strokes=()) -> tuple[list[Piece], float]:
     top, bottom, left, right = whole_box(core)
     # the rest works on the ink's box and its fringe only: fewer pixels to label and mask
     window, (y, x) = fringe_window((top, bottom, left, right))
-    paths = [
-        np.round(np.clip(stroke, -1, image.size) / scale - 0.5 - (x, y))
-        .astype(np.int32)
-        .reshape(-1, 1, 2)
-        for stroke in strokes
-    ]
+
+    @cache
+    def paths() -> list[np.ndarray]:
+        """The strokes in the window's pixels, int32 [n, 1, 2] (x, y): only where a group is
+        cut (most drawings are one digit, never cut)."""
+        return [
+            np.round(np.clip(stroke, -1, image.size) / scale - 0.5 - (x, y))
+            .astype(np.int32)
+            .reshape(-1, 1, 2)
+            for stroke in strokes
+        ]
+
     chosen = split(
         ink[window],
         strongest,
@@ -373,18 +379,17 @@ def segment(image: Image.Image, read, strokes=()) -> tuple[list[Piece], float]:
         (top - y, bottom - y, left - x, right - x),
         min_extent,
         read,
-        paths,
+        paths if len(strokes) > 1 else None,
     )
     for piece in chosen:
         piece.box = (piece.box[0] + x, piece.box[1] + y, *piece.box[2:])
     return chosen, scale
 
 
-def split(ink, strongest, core, box, min_extent, read, paths=()) -> list[Piece]:
-    """`segment` within the box of all the ink."""
+def split(ink, strongest, core, box, min_extent, read, paths=None) -> list[Piece]:
+    """`segment` within the box of all the ink. `paths`, where two strokes or more are known:
+    segment's function that gives them in the window's pixels."""
     labels, atoms = components(core, box, min_extent)
-    if paths:  # room for labels of the strokes' ink (stroke_slices)
-        labels = labels.astype(np.int32)
     if not atoms:  # only specks, which together are no speck: read as one digit
         return [_whole(ink, strongest, box, read)]
     line_height = max(a.bottom - a.top for a in atoms)
@@ -437,11 +442,11 @@ def split(ink, strongest, core, box, min_extent, read, paths=()) -> list[Piece]:
         atoms = []
         for i, group in enumerate(run):
             piece = alone[(r, i, i + 1)]
-            parts = (
-                cut_candidates(group, labels, line_height, paths)
-                if may_touch(group, piece, labels, line_height)
-                else [group]
-            )
+            parts = [group]
+            if may_touch(group, piece, labels, line_height):
+                if paths:  # room for labels of the strokes' ink (stroke_slices)
+                    labels = labels.astype(np.int32, copy=False)
+                parts = cut_candidates(group, labels, line_height, paths() if paths else ())
             candidates[(r, len(atoms), len(atoms) + len(parts))] = piece
             atoms += parts
         separated[r] = atoms
