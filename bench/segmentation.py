@@ -104,8 +104,9 @@ def main(argv=None):
     kinds = [k for k in negatives.KINDS if k not in ("blobs", "images")]  # no strokes to cut
     for i in range(args.non_digits):
         kind = kinds[i % len(kinds)]
-        image = negatives.render(kind, "held_out", np.random.default_rng(1000 + i))
-        refused.setdefault(kind, []).append(post(image).get("number") is None)
+        image, strokes = negatives.drawn(kind, "held_out", np.random.default_rng(1000 + i))
+        answer = post(image, strokes if args.strokes else None)
+        refused.setdefault(kind, []).append(answer.get("number") is None)
     print(
         "  non-digits with no number in the answer: "
         + ", ".join(f"{k} {np.mean(v):.0%}" for k, v in refused.items())

@@ -346,9 +346,10 @@ def _hand(strokes: list[np.ndarray], rng) -> list[np.ndarray]:
     return out
 
 
-def paint(strokes: list[np.ndarray], rng, filled: bool = False) -> Image.Image:
+def paint(strokes: list[np.ndarray], rng, filled: bool = False):
     """Strokes drawn with a round brush on a CANVAS px canvas, at a random size, place and
-    brush (1-25 % of the drawing's size), white or transparent, as the page's canvas holds it."""
+    brush (1-25 % of the drawing's size), white or transparent, as the page's canvas holds it:
+    (the canvas, the strokes in its pixels, as the page records them)."""
     points = np.concatenate(strokes)
     low, extent = points.min(0), np.ptp(points, axis=0)
     size = rng.uniform(0.3, 0.95) * CANVAS
@@ -356,18 +357,19 @@ def paint(strokes: list[np.ndarray], rng, filled: bool = False) -> Image.Image:
     scale = max(size - brush, 1.0) / max(extent.max(), 1e-6)
     room = np.maximum(CANVAS - extent * scale - brush, 0)
     origin = brush / 2 + rng.uniform(0, 1, 2) * room
+    placed = [(s - low) * scale + origin for s in strokes]
     ink = Image.new("L", (CANVAS * SS, CANVAS * SS), 0)
     pen = ImageDraw.Draw(ink)
     r = brush * SS / 2
-    for s in strokes:
-        xy = [tuple(p) for p in ((s - low) * scale + origin) * SS]
+    for s in placed:
+        xy = [tuple(p) for p in s * SS]
         if filled and len(xy) > 2:
             pen.polygon(xy, fill=255)
         if len(xy) > 1:
             pen.line(xy, fill=255, width=max(1, round(2 * r)), joint="curve")
         for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:  # round caps
             pen.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return as_canvas(ink.reduce(SS), bool(rng.random() < 0.5))
+    return as_canvas(ink.reduce(SS), bool(rng.random() < 0.5)), placed
 
 
 SOURCES = ROOT / "data" / "negatives" / "SHA256SUMS"  # every font and photo file used
@@ -469,6 +471,12 @@ def picture(name: str, rng) -> Image.Image:
 
 def render(kind: str, split: str, rng) -> Image.Image:
     """One non-digit of a kind, from the sources of a split ("train" or "held_out")."""
+    return drawn(kind, split, rng)[0]
+
+
+def drawn(kind: str, split: str, rng) -> tuple[Image.Image, list[np.ndarray] | None]:
+    """One non-digit of a kind and the pen strokes that drew it, as the page sends them (None
+    for what is not drawn by a pen: typed letters, filled blobs, images)."""
     pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
     if kind == "letters drawn":
         font = pick(HERSHEY_HANDS[split])
@@ -476,7 +484,7 @@ def render(kind: str, split: str, rng) -> Image.Image:
         return paint(_hand(strokes, rng), rng)
     if kind == "letters typed":
         font = pick(fonts(split))
-        return typed(font, pick(typeable(font)), rng)
+        return typed(font, pick(typeable(font)), rng), None
     if kind == "symbols":
         font = pick(sorted(HERSHEY_SYMBOLS[split]))
         return paint(_hand(hershey_strokes(font, pick(HERSHEY_SYMBOLS[split][font])), rng), rng)
@@ -494,9 +502,9 @@ def render(kind: str, split: str, rng) -> Image.Image:
             t = np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(3, 9))))
             r = rng.uniform(0.5, 1, len(t))
             blob = [_polygon(np.stack([r * np.cos(t), r * np.sin(t)], 1))]
-        return paint(blob, rng, filled=True)
+        return paint(blob, rng, filled=True)[0], None
     if kind == "images":
-        return picture(pick(IMAGES[split]), rng)
+        return picture(pick(IMAGES[split]), rng), None
     raise ValueError(kind)
 
 
