@@ -94,7 +94,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     def body(image, strokes):  # as the page posts it, with its strokes or without
-        return drawings.page_body(image, strokes) if args.strokes else drawings.data_url(image)
+        return drawings.page_body(image, strokes if args.strokes else None)
 
     singles = [
         body(drawings.draw(d, s), drawings.pen_strokes(d, s))

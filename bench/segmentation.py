@@ -63,8 +63,7 @@ def main(argv=None):
     segment.read_all = counted
 
     def post(image, strokes=None):
-        body = drawings.data_url(image) if strokes is None else drawings.page_body(image, strokes)
-        return api.handle("POST", {}, body).payload
+        return api.handle("POST", {}, drawings.page_body(image, strokes)).payload
 
     print(f"segment.py with {args.set or 'its constants'}; held-out training digits")
     for name, (length, band) in numbers.items():

@@ -147,7 +147,7 @@ def strokes_of(options: dict) -> list[np.ndarray]:
     )
     if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
         raise wrong
-    out = []
+    out, points_in_all = [], 0
     for stroke in strokes:
         try:
             points = np.asarray(stroke, dtype=np.float64)
@@ -155,9 +155,10 @@ def strokes_of(options: dict) -> list[np.ndarray]:
             raise wrong from exc
         if points.ndim != 2 or points.shape[1:] != (2,) or not np.isfinite(points).all():
             raise wrong
-        out.append(points)
-        if sum(map(len, out)) > MAX_STROKE_POINTS:
+        points_in_all += len(points)
+        if points_in_all > MAX_STROKE_POINTS:
             raise wrong
+        out.append(points)
     return out
 
 

@@ -149,10 +149,13 @@ def data_url(image: Image.Image) -> bytes:
     return b"data:image/png;base64," + base64.b64encode(encode(image))
 
 
-def page_body(image: Image.Image, strokes: list[np.ndarray]) -> bytes:
+def page_body(image: Image.Image, strokes: list[np.ndarray] | None) -> bytes:
     """The body the page posts with the strokes it drew (api.strokes_of): JSON of the canvas's
     PNG data URL and each stroke's [x, y] points, in whole pixels (which JSON parses three
-    times as fast as fractions), a point that repeats the one before left out."""
+    times as fast as fractions), a point that repeats the one before left out. Without
+    strokes, the data URL alone."""
+    if strokes is None:
+        return data_url(image)
     points = [np.round(stroke).astype(int) for stroke in strokes]
     kept = [p[np.r_[True, (p[1:] != p[:-1]).any(axis=1)]] for p in points]
     body = {"image": data_url(image).decode(), "strokes": [p.tolist() for p in kept]}
