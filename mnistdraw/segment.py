@@ -58,7 +58,7 @@ SURE = 0.9  # a tall piece read as a digit this surely is not tried with its nei
 MAX_WIDTH = 1.6  # a piece wider than this x the line height is never one digit
 TALL = 0.5  # pieces at least this share of the line's height may be digits of their own
 NOT_A_DIGIT_PRIOR = 0.1  # a thing drawn here is a digit ten times as often as not
-UNSURE_CUT = np.log(0.2)  # a cut that leaves a piece not surely a digit: unlikely
+UNSURE_CUT = np.log(0.2)  # a cut that leaves a piece not surely a digit: unlikely, once a piece
 FULL = 0.7  # touching or overlapping pieces must both be this share of the line's height
 SPLIT = np.log(1.0)  # log prior odds of two things, for tall pieces apart or full ones touching
 SHORT_SPLIT = np.log(0.25)  # and for pieces apart, one of them short: often a stray mark
@@ -508,7 +508,7 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
             paths.append((j, piece.fit(), [piece]))
             continue
         before = [
-            (score + boundary(path[-1], piece, line_height), path)
+            (score + boundary(path, piece, line_height), path)
             for end, score, path in paths
             if end == i
         ]
@@ -520,12 +520,14 @@ def best_split(run: int, candidates: dict, line_height: int) -> list[Piece]:
     return max((p for p in paths if p[0] == atoms), key=lambda p: p[1])[2]
 
 
-def boundary(left: Piece, right: Piece, line_height: int) -> float:
-    """The log prior of a split between two neighbouring pieces: from their geometry, and
-    unlikely where touching or overlapping pieces would leave one that is not surely a digit
-    (they are cut only to make digits: a W is not 1, 1 and 1). Apart, a letter among digits
+def boundary(path: list[Piece], right: Piece, line_height: int) -> float:
+    """The log prior of a split between the last piece of `path` and the next one, `right`:
+    from their geometry, and unlikely where touching or overlapping pieces would leave one
+    that is not surely a digit (they are cut only to make digits: a W is not 1, 1 and 1).
+    Such a piece pays once, however many of its sides were cut: the middle digit of three
+    that touch, read at 80 %, is no less likely than the first. Apart, a letter among digits
     is a piece of its own."""
-    touching = right.box[0] <= left.box[0] + left.box[2]
+    left = path[-1]
     columns = [(p.box[0], p.box[0] + p.box[2]) for p in (left, right)]
     if (left.strokes & right.strokes or shared_columns(*columns) >= HATCHING) and (
         left.scores.argmax() == right.scores.argmax() == 1
@@ -533,8 +535,17 @@ def boundary(left: Piece, right: Piece, line_height: int) -> float:
         # a stroke cut into 1 and 1 is a V, a U or an N, and lines that share columns are
         # hatching: 1s side by side neither meet nor overlap
         return -np.inf
-    digits = left.reads_surely() and right.reads_surely()
-    return split_prior(left, right, line_height) + (UNSURE_CUT if touching and not digits else 0)
+    prior = split_prior(left, right, line_height)
+    if touches(left, right):
+        paid = len(path) > 1 and touches(path[-2], left)  # at its cut on the left
+        unsure = (not left.reads_surely() and not paid) + (not right.reads_surely())
+        prior += UNSURE_CUT * unsure
+    return prior
+
+
+def touches(left: Piece, right: Piece) -> bool:
+    """Whether two neighbouring pieces touch or overlap: a cut or a pen lift parted them."""
+    return right.box[0] <= left.box[0] + left.box[2]
 
 
 def split_prior(left: Piece, right: Piece, line_height: int) -> float:
