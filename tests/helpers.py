@@ -6,6 +6,8 @@ atheris instruments mnistdraw."""
 
 import json
 import struct
+import subprocess
+import sys
 import zlib
 
 from mnistdraw import ROOT
@@ -163,3 +165,15 @@ def page_canvas(strokes, width=14, transparent=True, side=280) -> bytes:
         for x, y in (line[0], line[-1]):
             pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
     return drawings.encode(drawings.as_canvas(ink, transparent))
+
+
+def command_line(*paths) -> tuple[int, list[dict], str]:
+    """`python cgi-bin/mnist.py PATH...`, as a user runs it: its exit status, its answers (one
+    JSON object a file) and what it wrote to stderr."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr

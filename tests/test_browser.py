@@ -9,8 +9,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from PIL import Image
 
 from bench.canvases import mnist_test_set
 from bench.servers import API, request
+from tests.helpers import command_line
 
 pytestmark = pytest.mark.browser
 
@@ -617,14 +616,9 @@ def test_the_page_drawings_read_the_same_by_the_command_line_and_both_servers(
                 base,
                 reply.body[:200],
             )
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, files.values())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert [json.loads(line)["number"] for line in result.stdout.splitlines()] == list(files)
+    status, answers, errors = command_line(*files.values())
+    assert status == 0, errors
+    assert [a["number"] for a in answers] == list(files)
 
 
 def test_a_number_written_by_touch_on_a_phone(request, server, open_page):

@@ -5,7 +5,6 @@ requests are tests/test_hostile.py's, faults tests/test_faults.py's."""
 import json
 import socket
 import subprocess
-import sys
 
 import pytest
 from PIL import Image
@@ -13,6 +12,7 @@ from PIL import Image
 from bench.canvases import canvas_data_url, canvas_png, mnist_test_set
 from bench.servers import API, request
 from mnistdraw import ROOT, drawings
+from tests.helpers import command_line
 
 X_TEST, Y_TEST = mnist_test_set()
 # every file of the page: what both servers must hand out as it is
@@ -104,16 +104,10 @@ def test_mnist_py_is_a_command_line_tool(tmp_path):
     good, blank = tmp_path / "seven.png", tmp_path / "blank.png"
     good.write_bytes(canvas_png(0))
     Image.new("RGBA", (64, 64)).save(blank)
-    done = subprocess.run(
-        [sys.executable, ROOT / "cgi-bin/mnist.py", good, blank],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    status, lines, _ = command_line(good, blank)
     assert lines[0]["file"] == str(good) and lines[0]["digit"] == Y_TEST[0]
     assert lines[1]["error"]["code"] == "blank"
-    assert done.returncode == 1  # one file could not be read as a digit
+    assert status == 1  # one file could not be read as a digit
 
 
 def test_mnist_py_runs_through_its_shebang_without_an_activated_environment(tmp_path):

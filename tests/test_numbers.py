@@ -3,9 +3,6 @@ strokes, side by side), read through the API with the shipped model, over HTTP i
 modes and by the command line tool; single digits drawn in several strokes stay single."""
 
 import io
-import json
-import subprocess
-import sys
 import time
 from functools import cache
 from itertools import pairwise
@@ -17,8 +14,8 @@ from PIL import Image, ImageDraw
 
 from bench.canvases import mnist_test_set
 from bench.servers import request
-from mnistdraw import ROOT, api, drawings, segment
-from tests.helpers import assert_answered, page_canvas, page_request
+from mnistdraw import api, drawings, segment
+from tests.helpers import assert_answered, command_line, page_canvas, page_request
 
 HEIGHT, BRUSH = 110, 14
 
@@ -313,14 +310,8 @@ def test_the_command_line_tool_reads_numbers(tmp_path):
     for text in ("2026", "42", "7"):
         files[text] = tmp_path / f"{text}.png"
         files[text].write_bytes(number_png(text))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, files.values())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    status, answers, errors = command_line(*files.values())
+    assert status == 0, errors
     assert [a["number"] for a in answers] == ["2026", "42", "7"]
     assert [a["file"] for a in answers] == [str(p) for p in files.values()]
 
