@@ -167,13 +167,13 @@ def page_canvas(strokes, width=14, transparent=True, side=280) -> bytes:
     return drawings.encode(drawings.as_canvas(ink, transparent))
 
 
-def command_line(*paths) -> tuple[int, list[dict], str]:
-    """`python cgi-bin/mnist.py PATH...`, as a user runs it: its exit status, its answers (one
-    JSON object a file) and what it wrote to stderr."""
+def command_line(*paths, timeout: float) -> tuple[int, list[dict], str]:
+    """`python cgi-bin/mnist.py PATH...`, as a user runs it, within `timeout` seconds: its
+    exit status, its answers (one JSON object a file) and what it wrote to stderr."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "cgi-bin" / "mnist.py"), *map(str, paths)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr

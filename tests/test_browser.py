@@ -616,7 +616,7 @@ def test_the_page_drawings_read_the_same_by_the_command_line_and_both_servers(
                 base,
                 reply.body[:200],
             )
-    status, answers, errors = command_line(*files.values())
+    status, answers, errors = command_line(*files.values(), timeout=120)
     assert status == 0, errors
     assert [a["number"] for a in answers] == list(files)
 

@@ -104,7 +104,7 @@ def test_mnist_py_is_a_command_line_tool(tmp_path):
     good, blank = tmp_path / "seven.png", tmp_path / "blank.png"
     good.write_bytes(canvas_png(0))
     Image.new("RGBA", (64, 64)).save(blank)
-    status, lines, _ = command_line(good, blank)
+    status, lines, _ = command_line(good, blank, timeout=60)
     assert lines[0]["file"] == str(good) and lines[0]["digit"] == Y_TEST[0]
     assert lines[1]["error"]["code"] == "blank"
     assert status == 1  # one file could not be read as a digit

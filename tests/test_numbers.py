@@ -310,7 +310,7 @@ def test_the_command_line_tool_reads_numbers(tmp_path):
     for text in ("2026", "42", "7"):
         files[text] = tmp_path / f"{text}.png"
         files[text].write_bytes(number_png(text))
-    status, answers, errors = command_line(*files.values())
+    status, answers, errors = command_line(*files.values(), timeout=120)
     assert status == 0, errors
     assert [a["number"] for a in answers] == ["2026", "42", "7"]
     assert [a["file"] for a in answers] == [str(p) for p in files.values()]
