@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.canvases import mnist_test_set
-from bench.servers import request
+from bench.servers import PAGE_CONTENT_TYPE, request
 from mnistdraw import api, drawings, segment
 from tests.helpers import assert_answered, command_line, page_canvas, page_request
 
@@ -247,7 +247,7 @@ def test_a_piece_read_unsurely_between_two_cuts_pays_for_them_once(picks, stroke
     image, _, strokes, text = touching_number(picks)
     answer = read(
         drawings.page_body(image, strokes if strokes_sent else None),
-        "application/json" if strokes_sent else "text/plain;charset=UTF-8",
+        "application/json" if strokes_sent else PAGE_CONTENT_TYPE,
     )
     assert answer["number"] == text, [(e["digit"], e["box"]) for e in answer["digits"]]
 
